@@ -1,0 +1,2 @@
+"""clonus_index."""
+__version__ = "0.1.0"

@@ -1,0 +1,174 @@
+"""Citations: article metadata from the "cite this article" block, and references.
+
+Between reading and segmentation: the cite block never becomes a passage but
+tells us title, author, publisher and dates; reference strings become
+structured ``Reference`` records, duplicates removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from typing import Iterable, Optional
+
+from .cleaning import clean_text
+from .models import Reference
+from .resources import load
+
+__all__ = ["parse_cite_block", "parse_reference", "parse_references", "parse_date"]
+
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+
+
+def parse_date(text: Optional[str]) -> Optional[dt.date]:
+    """A date from "2018-06-08", "2018-06-08T10:00Z", "8 Jun. 2018", "June 8, 2018" or "(2018, June 8)"."""
+    if not text:
+        return None
+    text = text.strip()
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if m:
+        return _safe_date(int(m[1]), int(m[2]), int(m[3]))
+    m = re.search(r"\b(\d{1,2}) ([A-Za-z]{3})[a-z]*\.? (\d{4})\b", text)
+    if m and m[2].lower() in _MONTHS:
+        return _safe_date(int(m[3]), _MONTHS[m[2].lower()], int(m[1]))
+    m = re.search(r"\b([A-Za-z]{3})[a-z]*\.? (\d{1,2}),? (\d{4})\b", text)
+    if m and m[1].lower() in _MONTHS:
+        return _safe_date(int(m[3]), _MONTHS[m[1].lower()], int(m[2]))
+    m = re.search(r"\b(\d{4}), ([A-Za-z]{3})[a-z]* (\d{1,2})\b", text)
+    if m and m[2].lower() in _MONTHS:
+        return _safe_date(int(m[1]), _MONTHS[m[2].lower()], int(m[3]))
+    return None
+
+
+def _safe_date(year: int, month: int, day: int) -> Optional[dt.date]:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _strip_notes(text: str) -> str:
+    for pattern in load("boilerplate")["cite_notes"]:
+        text = re.sub(pattern, "", text, flags=re.I)
+    return text.strip()
+
+
+def parse_cite_block(text: Optional[str]) -> dict:
+    """Metadata from a cite block holding MLA and/or APA forms of the article's citation.
+
+    MLA gives the most (author's full name, site, organisation, published and
+    accessed dates, URL); APA fills in what MLA lacks. Missing parts stay out.
+    """
+    if not text:
+        return {}
+    text = _strip_notes(clean_text(text))
+    meta: dict = {}
+    mla = re.search(r"\bMLA\b(.*?)(?=\bAPA\b|$)", text, re.S)
+    apa = re.search(r"\bAPA\b(.*)$", text, re.S)
+    url = re.search(r"<?(https?://[^\s>]+)>?", text)
+    if url:
+        meta["url"] = url.group(1).rstrip(".,")
+    if mla:
+        part = mla.group(1)
+        m = re.match(r"\s*([^.\"\u201c]+?),\s*([^.\"\u201c]+?)\.\s*[\"\u201c]", part)
+        if m:
+            meta["author"] = f"{m[2].strip()} {m[1].strip()}"
+        m = re.search(r"[\"\u201c](.+?)[\"\u201d]", part)
+        if m:
+            meta["title"] = m.group(1).strip().rstrip(".").strip()
+            rest = part[m.end():]
+            # 'Medical News Today. MediLexicon, Intl., 8 Jun. 2018. Web. 6 Sep. 2019. <url>'
+            site = re.match(r"\s*([^.]+?)\s*\.\s*(.*)$", rest, re.S)
+            if site:
+                meta["publisher"] = site.group(1).strip()
+                tail = site.group(2)
+                dates = list(re.finditer(r"\b\d{1,2} [A-Za-z]{3}[a-z]*\.? \d{4}\b", tail))
+                if dates:
+                    org = tail[:dates[0].start()].strip().rstrip(",").strip()
+                    if org:
+                        meta["organization"] = org
+                    meta["published"] = parse_date(dates[0].group())
+                    if len(dates) > 1:
+                        meta["accessed"] = parse_date(dates[1].group())
+    if apa:
+        part = apa.group(1)
+        m = re.search(r"\((\d{4}[^)]*)\)", part)
+        if m and "published" not in meta:
+            meta["published"] = parse_date(m.group(1))
+        m = re.search(r"[\"\u201c](.+?)[\"\u201d]\s*(.*)$", part, re.S)
+        if m:
+            meta.setdefault("title", m.group(1).strip().rstrip(".").strip())
+            site = m.group(2).strip().split(".")[0].strip()
+            if site:
+                meta.setdefault("publisher", site)
+        m = re.match(r"\s*([^,(]+),\s*([A-Z]\.(?:\s?[A-Z]\.)*)", part)
+        if m and "author" not in meta:
+            meta["author"] = f"{m[2]} {m[1].strip()}"
+    return {k: v for k, v in meta.items() if v}
+
+
+# --------------------------------------------------------------------------
+# References
+# --------------------------------------------------------------------------
+
+_AUTHOR = re.compile(
+    r"(?P<name>[A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*)*), (?P<initials>(?:[A-Z]\.(?:[ -]*[A-Z]\.)*))")
+_DATE = re.compile(r"\((?P<date>\d{4}[a-z]?(?:,[^)]*)?|n\.d\.)\)\.?")
+_TAIL = re.compile(
+    r"^(?P<journal>[^,]+?),\s*(?P<volume>\d+[A-Za-z]?)\s*(?:\((?P<issue>[^)]+)\))?"
+    r"\s*(?:,\s*(?P<pages>[A-Za-z]?\d+(?:\s*[\u2013\u2014-]\s*[A-Za-z]?\d+)?))?\s*\.?$")
+
+
+def _reference_id(raw: str) -> str:
+    key = re.sub(r"[^a-z0-9]+", " ", raw.lower()).strip()
+    return "ref-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+
+
+def parse_reference(raw: str) -> Reference:
+    """One APA-style reference string as a ``Reference``; unknown shapes keep ``raw``.
+
+    ``id`` is a hash of the normalised string, so the same paper cited by two
+    articles is the same reference.
+    """
+    raw = clean_text(raw)
+    date = _DATE.search(raw)
+    if not date:
+        return Reference(id=_reference_id(raw), authors=(), year=None, title=raw, raw=raw)
+    authors = tuple(f"{m['name']}, {m['initials']}" for m in _AUTHOR.finditer(raw[:date.start()]))
+    year = month = day = None
+    when = date.group("date")
+    if when != "n.d.":
+        year = int(when[:4])
+        rest = when[4:].lstrip("abcdefghijklmnopqrstuvwxyz").strip(", ")
+        m = re.match(r"([A-Za-z]{3})[a-z]*\.?(?:\s+(\d{1,2}))?", rest)
+        if m and m[1].lower() in _MONTHS:
+            month = _MONTHS[m[1].lower()]
+            day = int(m[2]) if m[2] else None
+    after = raw[date.end():].strip()
+    title, journal, volume, issue, pages = after, None, None, None, None
+    # The title ends at the first sentence end after which a "Journal, 12 (3), 4-5." tail fits.
+    for m in re.finditer(r"[.?!](?:\s|$)", after):
+        tail = _TAIL.match(after[m.end():].strip())
+        if tail:
+            title = after[:m.start() + 1]
+            journal, volume = tail["journal"].strip(), tail["volume"]
+            issue, pages = tail["issue"], tail["pages"]
+            if pages:
+                pages = re.sub(r"\s+", "", pages)
+            break
+    title = title.strip().rstrip(".").strip()
+    return Reference(id=_reference_id(raw), authors=authors, year=year, month=month, day=day,
+                     title=title, journal=journal, volume=volume, issue=issue, pages=pages,
+                     raw=raw)
+
+
+def parse_references(raws: Iterable[str]) -> tuple[Reference, ...]:
+    """Parse and de-duplicate, keeping first-seen order; duplicates compare normalised."""
+    seen: dict[str, Reference] = {}
+    for raw in raws:
+        if raw.strip():
+            ref = parse_reference(raw)
+            seen.setdefault(ref.id, ref)
+    return tuple(seen.values())

@@ -1,0 +1,56 @@
+"""Text cleaning: the second stage of ingestion, between reading and segmentation.
+
+Raw article text carries HTML entities, odd spaces and the "word ," artefacts
+that flattening markup leaves behind; everything downstream wants plain prose.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = ["clean_text", "unescape", "normalise_spaces"]
+
+# Every Unicode space separator, plus tab and form feed, is a plain space for us.
+_SPACES = re.compile(r"[\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+# Invisible characters that only split words apart (zero-width space, BOM,
+# soft hyphen, word joiner) and C0/C1 control characters other than newline.
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\r]")
+_RUNS = re.compile(r"\s+")
+# "Infections , such" -> "Infections, such"; a lone dot too, but not "... ".
+_SPACE_BEFORE = re.compile(r" +(?=[,;:!?)\]}%]|\.(?!\.))")
+_SPACE_AFTER_OPEN = re.compile(r"(?<=[(\[{]) +")
+
+
+def unescape(text: str) -> str:
+    """Decode HTML entities until none are left, so "&amp;amp;" and "&amp;" agree.
+
+    Decoding to a fixed point is what makes cleaning idempotent.
+    """
+    for _ in range(8):
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def normalise_spaces(text: str) -> str:
+    """Map exotic spaces to " " and drop invisible characters, keeping newlines."""
+    return _SPACES.sub(" ", _INVISIBLE.sub("", text))
+
+
+def clean_text(text: str) -> str:
+    """Clean one block of prose: entities, whitespace, space-before-punctuation.
+
+    Idempotent: ``clean_text(clean_text(x)) == clean_text(x)`` for any string.
+    """
+    previous = None
+    # Each rule can only shorten the text, so a few passes reach a fixed point.
+    while text != previous:
+        previous = text
+        text = normalise_spaces(unescape(text))
+        text = _RUNS.sub(" ", text).strip()
+        text = _SPACE_BEFORE.sub("", text)
+        text = _SPACE_AFTER_OPEN.sub("", text)
+    return text

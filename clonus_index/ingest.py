@@ -1,0 +1,156 @@
+"""Ingestion: the whole pipeline from source files to articles and passages.
+
+reading -> cleaning -> citation -> sections -> segment -> linking. This module
+only wires the stages together, names things (article and passage ids) and
+writes the JSON Lines output; each stage lives in its own module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from .citation import parse_cite_block, parse_date, parse_references
+from .errors import IngestError
+from .linking import link_references
+from .models import Article, Passage
+from .reading import Document, iter_sources, read_document
+from .sections import place_blocks
+from .segment import segment
+
+__all__ = ["Corpus", "ingest", "ingest_document", "article_id_for", "write_jsonl",
+           "articles_path_for"]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Everything ingestion produced: articles in source order, passages in reading order."""
+
+    articles: tuple[Article, ...]
+    passages: tuple[Passage, ...]
+
+
+def article_id_for(title: str) -> str:
+    """A short, readable, stable id from a title's first clause.
+
+    "What is clonus? Everything you need to know" -> "what-is-clonus".
+    """
+    clause = re.split(r"[?:|\u2013\u2014!]| - ", title, maxsplit=1)[0]
+    words = re.findall(r"[a-z0-9]+", clause.lower())[:6]
+    return "-".join(words) or "article"
+
+
+def _metadata(doc: Document) -> dict:
+    cited = parse_cite_block(doc.cite)
+    meta = dict(cited)
+    for key, value in doc.meta.items():  # the page's own tags win over the cite block
+        meta[key] = value
+    for key in ("published", "accessed"):
+        if isinstance(meta.get(key), str):
+            meta[key] = parse_date(meta[key]) or cited.get(key)
+    if not meta.get("title"):
+        heading = next((b.text for b in doc.blocks if b.kind == "heading"), None)
+        meta["title"] = heading or Path(doc.source).stem.replace("-", " ").replace("_", " ")
+    return meta
+
+
+def ingest_document(doc: Document, article_id: Optional[str] = None) -> tuple[Article, list[Passage]]:
+    """Turn one read ``Document`` into its ``Article`` and ``Passage`` records."""
+    meta = _metadata(doc)
+    references = parse_references(doc.references)
+    placements = place_blocks(doc.blocks)
+
+    # The article's cleaned text: blocks, headings included, one blank line apart.
+    parts: list[str] = []
+    paragraphs = []
+    offset = 0
+    for block, placement in zip(doc.blocks, placements):
+        if parts:
+            offset += 2
+        if placement is not None:
+            paragraphs.append((offset, block.text, placement, block.item))
+        parts.append(block.text)
+        offset += len(block.text)
+    text = "\n\n".join(parts)
+
+    units = segment(paragraphs)
+    passage_texts = [text[u.start:u.end] for u in units]
+    links = link_references(passage_texts, references)
+    article = Article(
+        id=article_id or article_id_for(meta["title"]), title=meta["title"], source=doc.source,
+        text=text, author=meta.get("author"), publisher=meta.get("publisher"),
+        organization=meta.get("organization"), published=meta.get("published"),
+        accessed=meta.get("accessed"), url=meta.get("url"), references=references,
+    )
+    passages = [
+        Passage(id=f"{article.id}-p{pos}", article=article, position=pos,
+                section=u.placement.section, subsection=u.placement.subsection,
+                text=passage_texts[pos], start=u.start, end=u.end, links=links[pos])
+        for pos, u in enumerate(units)
+    ]
+    return article, passages
+
+
+def ingest(paths: Iterable[str | Path],
+           progress: Optional[Callable[[Path], None]] = None) -> Corpus:
+    """Ingest files and folders of ``.txt``/``.html`` articles, in a stable order.
+
+    Raises ``IngestError`` naming the first file that cannot be read.
+    ``progress`` is called once per file, before it is read.
+    """
+    articles: list[Article] = []
+    passages: list[Passage] = []
+    used: set[str] = set()
+    sources = list(iter_sources(paths))
+    if not sources:
+        raise IngestError("no sources given; name .txt or .html files or folders of them")
+    for path in sources:
+        if progress:
+            progress(path)
+        doc = read_document(path)
+        meta_title = _metadata(doc)["title"]
+        base = article_id_for(meta_title)
+        aid, n = base, 2
+        while aid in used:
+            aid, n = f"{base}-{n}", n + 1
+        used.add(aid)
+        article, found = ingest_document(doc, article_id=aid)
+        articles.append(article)
+        passages.extend(found)
+    return Corpus(tuple(articles), tuple(passages))
+
+
+def articles_path_for(passages_path: str | Path) -> Path:
+    """Where the articles file goes beside a passages file: ``X.jsonl`` -> ``X.articles.jsonl``."""
+    path = Path(passages_path)
+    stem = path.name[:-len(".jsonl")] if path.name.endswith(".jsonl") else path.name
+    return path.with_name(f"{stem}.articles.jsonl")
+
+
+def _write_atomic(path: Path, lines: Iterable[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_jsonl(corpus: Corpus, passages_path: str | Path,
+                articles_path: Optional[str | Path] = None) -> tuple[Path, Path]:
+    """Write one JSON object per passage, and one per article (with its text and references)."""
+    passages_path = Path(passages_path)
+    articles_path = Path(articles_path) if articles_path else articles_path_for(passages_path)
+    _write_atomic(passages_path, (json.dumps(p.to_dict(), ensure_ascii=False) for p in corpus.passages))
+    _write_atomic(articles_path, (json.dumps(a.to_dict(with_text=True), ensure_ascii=False)
+                                  for a in corpus.articles))
+    return passages_path, articles_path

@@ -1,0 +1,376 @@
+"""Reading: the first stage of ingestion, from a file on disk to a ``Document``.
+
+It understands two forms of the same thing, flattened article text (``.txt``)
+and article pages (``.html``/``.htm``), and tells apart the body, the
+reference list and the "cite this article" block; cleaning happens per block.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Optional
+
+from .cleaning import clean_text, normalise_spaces, unescape
+from .errors import IngestError
+from .resources import load
+
+__all__ = ["Block", "Document", "read_document", "read_text", "read_html", "iter_sources",
+           "SOURCE_SUFFIXES"]
+
+SOURCE_SUFFIXES = (".txt", ".html", ".htm")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One visual unit of the body: a heading, a paragraph or a list item.
+
+    ``level`` is 2 for a section heading, 3 for a subsection heading, and None
+    for a heading whose level was lost (flattened text); sections decide then.
+    ``item`` is True for list items, so a list lead-in can stay with its items.
+    """
+
+    kind: str  # "heading" or "text"
+    text: str
+    level: Optional[int] = None
+    item: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    """A read source: body blocks, reference strings, the cite block and page metadata."""
+
+    source: str
+    blocks: tuple[Block, ...]
+    references: tuple[str, ...] = ()
+    cite: Optional[str] = None
+    meta: dict = field(default_factory=dict)
+
+
+def iter_sources(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Every source file named by ``paths``, folders expanded, in a stable order.
+
+    Folders are walked recursively and sorted by relative path, so the same
+    folder gives the same article order (and so the same ids) everywhere.
+    """
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted((p for p in path.rglob("*")
+                            if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES),
+                           key=lambda p: p.relative_to(path).as_posix())
+            if not found:
+                raise IngestError(f"{path}: no .txt or .html article files in this folder")
+        elif path.is_file():
+            if path.suffix.lower() not in SOURCE_SUFFIXES:
+                raise IngestError(f"{path}: not an article file; give .txt, .html or .htm files")
+            found = [path]
+        else:
+            raise IngestError(f"{path}: no such file or folder")
+        for p in found:
+            key = p.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield p
+
+
+def read_document(path: str | Path) -> Document:
+    """Read one source file; the suffix decides the form."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not data.strip():
+        raise IngestError(f"{path}: the file is empty; give a file with article text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IngestError(
+            f"{path}: not UTF-8 text (bad byte at offset {exc.start}); re-save it as UTF-8"
+        ) from None
+    if path.suffix.lower() in (".html", ".htm"):
+        doc = read_html(text, source=path.as_posix())
+    else:
+        doc = read_text(text, source=path.as_posix())
+    if not any(b.kind == "text" for b in doc.blocks):
+        raise IngestError(f"{path}: no article text found in it")
+    return doc
+
+
+# --------------------------------------------------------------------------
+# Flattened text
+# --------------------------------------------------------------------------
+
+_RUN = re.compile(r" {2,}|\s*\n\s*")
+_SENTENCE_END = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*$")
+_STARTS_SENTENCE = re.compile(r"^[\"'\u201c\u2018(]?[A-Z0-9]")
+_REF_AUTHOR = re.compile(r"^[A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*)*, (?:[A-Z]\.|[A-Z][a-z]+[.,])")
+_REF_DATE = re.compile(r"\((?:\d{4}[a-z]?|n\.d\.)(?:,[^)]*)?\)")
+
+
+@dataclass
+class _Piece:
+    text: str
+    gap: int  # length of the whitespace run before it; a newline counts as 99
+
+
+def _pieces(text: str) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    pos, gap = 0, 99
+    for m in _RUN.finditer(text):
+        chunk = text[pos:m.start()]
+        if chunk.strip():
+            pieces.append(_Piece(chunk.strip(), gap))
+            gap = 0
+        run = m.group()
+        gap = max(gap, 99 if "\n" in run else len(run))
+        pos = m.end()
+    if text[pos:].strip():
+        pieces.append(_Piece(text[pos:].strip(), gap))
+    return pieces
+
+
+def _split_cite(text: str) -> tuple[str, Optional[str]]:
+    lowered = text.lower()
+    found = [lowered.find(marker) for marker in load("boilerplate")["cite_markers"]]
+    found = [i for i in found if i >= 0]
+    if not found:
+        return text, None
+    at = min(found)
+    return text[:at], text[at:]
+
+
+def _split_references(pieces: list[_Piece]) -> tuple[list[_Piece], list[str]]:
+    """Peel the reference list off the end of the body pieces.
+
+    A reference starts with "Surname, I." right after a sentence end and holds a
+    "(2015, ...)" or "(n.d.)" date; the list is the longest such tail.
+    """
+    starts = [i for i, p in enumerate(pieces)
+              if _REF_AUTHOR.match(p.text)
+              and (i == 0 or p.gap >= 99 or _SENTENCE_END.search(pieces[i - 1].text))]
+    refs: list[str] = []
+    cut = len(pieces)
+    for start in reversed(starts):
+        chunk = " ".join(p.text for p in pieces[start:cut])
+        if not _REF_DATE.search(chunk[:400]):
+            break
+        refs.insert(0, clean_text(chunk))
+        cut = start
+    # A lone "References" heading just before the list belongs to it.
+    headings = {h.lower() for h in load("boilerplate")["reference_headings"]}
+    while cut and refs and pieces[cut - 1].text.strip(" :").lower() in headings:
+        cut -= 1
+    return pieces[:cut], refs
+
+
+def _is_heading_fragment(text: str, following: Optional[_Piece]) -> bool:
+    words = text.split()
+    return (
+        following is not None
+        and 1 <= len(words) <= 8
+        and len(text) <= 80
+        and _STARTS_SENTENCE.match(text) is not None
+        and not re.search(r"[.!?:,;]$", text)
+        and _STARTS_SENTENCE.match(following.text) is not None
+    )
+
+
+def _drop(text: str) -> bool:
+    return any(re.search(p, text, re.I) for p in load("boilerplate")["drop_blocks"])
+
+
+def read_text(text: str, source: str = "<text>") -> Document:
+    """Read flattened article text: blocks from the runs of spaces markup left behind.
+
+    A run of two or more spaces after a sentence end is a paragraph break; a
+    short unpunctuated fragment between breaks, followed by a sentence, is a
+    heading whose level was lost; a paragraph that starts after a run of three
+    or more spaces right after a list lead-in (or another item) is a list item.
+    """
+    text = normalise_spaces(unescape(text))
+    body, cite = _split_cite(text)
+    pieces, references = _split_references(_pieces(body))
+
+    blocks: list[Block] = []
+    current: list[_Piece] = []
+
+    def flush() -> None:
+        if current:
+            joined = clean_text(" ".join(p.text for p in current))
+            if joined and not _drop(joined):
+                prev = blocks[-1] if blocks else None
+                item = current[0].gap >= 3 and prev is not None and prev.kind == "text" and (
+                    prev.item or prev.text.endswith(":"))
+                blocks.append(Block("text", joined, item=item))
+            current.clear()
+
+    for i, piece in enumerate(pieces):
+        if current and not _SENTENCE_END.search(current[-1].text):
+            current.append(piece)  # a link or bold word inside a sentence
+            continue
+        flush()
+        following = pieces[i + 1] if i + 1 < len(pieces) else None
+        if _is_heading_fragment(piece.text, following):
+            heading = clean_text(piece.text)
+            if not _drop(heading):
+                blocks.append(Block("heading", heading))
+            continue
+        current.append(piece)
+    flush()
+    cite_text = clean_text(cite) if cite else None
+    return Document(source=source, blocks=tuple(blocks), references=tuple(references),
+                    cite=cite_text)
+
+
+# --------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------
+
+_TEXT_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "dd", "dt", "blockquote", "pre")
+_CONTAINERS = ("div", "section", "article", "main", "body", "td", "blockquote")
+
+
+def _meta(soup, *selectors: str) -> Optional[str]:
+    for selector in selectors:
+        el = soup.select_one(selector)
+        if el is None:
+            continue
+        value = el.get("content") or el.get("href") or el.get("datetime") or el.get_text(" ")
+        value = clean_text(str(value)) if value else ""
+        if value:
+            return value
+    return None
+
+
+def _is_boilerplate(el) -> bool:
+    tokens = set(load("boilerplate")["drop_class_tokens"])
+    attrs = getattr(el, "attrs", None) or {}
+    classes = attrs.get("class") or []
+    if isinstance(classes, str):
+        classes = classes.split()
+    names = [c.lower() for c in classes]
+    el_id = attrs.get("id")
+    if isinstance(el_id, str):
+        names.append(el_id.lower())
+    role = attrs.get("role")
+    if role in ("navigation", "banner", "contentinfo", "complementary", "search"):
+        return True
+    for name in names:
+        if name in tokens or any(part in tokens for part in re.split(r"[-_]", name)):
+            return True
+    return False
+
+
+def _text_of(el) -> str:
+    """An element's text without nested lists, which are read as items of their own."""
+    from bs4 import NavigableString, Tag
+
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                if type(child) is NavigableString:  # not comments or doctypes
+                    parts.append(str(child))
+            elif isinstance(child, Tag):
+                if child.name in ("ul", "ol"):
+                    continue
+                if child.name == "br":
+                    parts.append(" ")
+                    continue
+                walk(child)
+
+    walk(el)
+    return clean_text("".join(parts))
+
+
+def read_html(text: str, source: str = "<html>") -> Document:
+    """Read an article page: ``h1`` title, ``h2``/``h3`` headings, ``p``/``li`` text.
+
+    Page furniture (scripts, navigation, asides, forms, ads, related links) is
+    dropped before reading; a "References" heading turns what follows it into
+    reference strings; a "cite this article" block only supplies metadata.
+    """
+    from bs4 import BeautifulSoup, NavigableString, Tag
+
+    soup = BeautifulSoup(text, "html.parser")
+    meta = {
+        "title": _meta(soup, "h1", 'meta[property="og:title"]', "title"),
+        "author": _meta(soup, 'meta[name="author"]', 'meta[property="article:author"]',
+                        '[rel="author"]', '[itemprop="author"]', ".byline", ".author"),
+        "published": _meta(soup, 'meta[property="article:published_time"]',
+                           'meta[name="citation_publication_date"]', 'meta[name="date"]',
+                           'meta[itemprop="datePublished"]', "time[datetime]"),
+        "url": _meta(soup, 'link[rel="canonical"]', 'meta[property="og:url"]'),
+        "publisher": _meta(soup, 'meta[property="og:site_name"]', 'meta[name="publisher"]'),
+    }
+    if meta["author"]:
+        meta["author"] = re.sub(r"^(written )?by\s+", "", meta["author"], flags=re.I)
+
+    boiler = load("boilerplate")
+    cite_parts: list[str] = []
+    for el in soup.find_all(string=True):
+        lowered = str(el).lower()
+        if any(marker in lowered for marker in boiler["cite_markers"]):
+            block = el.parent
+            while block is not None and block.name in ("span", "strong", "em", "b", "i", "a", "p"):
+                if block.parent is None or block.parent.name in ("body", "article", "main", "[document]"):
+                    break
+                block = block.parent
+            if block is not None and block.name not in ("body", "article", "main", "[document]"):
+                cite_parts.append(block.get_text(" "))
+                block.decompose()
+    for el in soup.find_all(list(boiler["drop_tags"])):
+        if not getattr(el, "decomposed", False):
+            el.decompose()
+    for el in soup.find_all(True):
+        if getattr(el, "decomposed", False) or el.attrs is None:
+            continue
+        if el.name not in ("html", "body", "article", "main") and _is_boilerplate(el):
+            el.decompose()
+
+    root = soup.find("article") or soup.find("main") or soup.body or soup
+    ref_headings = {h.lower() for h in boiler["reference_headings"]}
+    blocks: list[Block] = []
+    references: list[str] = []
+    in_references = False
+    ref_level = 0
+    for el in root.descendants:
+        if isinstance(el, NavigableString):
+            parent = el.parent
+            if (type(el) is NavigableString and parent is not None and parent.name in _CONTAINERS
+                    and el.strip() and not in_references):
+                loose = clean_text(str(el))
+                if loose and not _drop(loose):
+                    blocks.append(Block("text", loose))
+            continue
+        if not isinstance(el, Tag) or el.name not in _TEXT_TAGS:
+            continue
+        if el.name in ("p", "dd", "dt", "blockquote", "pre") and el.find_parent(["li", "p"]):
+            continue
+        content = _text_of(el)
+        if not content:
+            continue
+        if el.name in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            level = int(el.name[1])
+            if in_references and level > ref_level:
+                continue
+            in_references = content.strip(" :").lower() in ref_headings
+            ref_level = level
+            if in_references or level == 1:
+                continue
+            blocks.append(Block("heading", content, level=2 if level == 2 else 3))
+            continue
+        if in_references:
+            references.append(content)
+            continue
+        if _drop(content):
+            continue
+        blocks.append(Block("text", content, item=el.name == "li"))
+    cite = clean_text(" ".join(cite_parts)) if cite_parts else None
+    return Document(source=source, blocks=tuple(blocks), references=tuple(references),
+                    cite=cite, meta={k: v for k, v in meta.items() if v})
