@@ -1,0 +1,402 @@
+"""Index storage: the Whoosh schema, atomic builds, and the bundled default index.
+
+After ingestion, before search. An index folder holds numbered generations;
+a build writes a complete new generation and then swaps the ``CURRENT``
+pointer in one atomic rename, so a reader only ever opens a finished index.
+Builders take an exclusive lock; a crashed build leaves only a stray
+``.tmp`` folder that the next build removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional
+
+from whoosh import index as whoosh_index
+from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from . import __version__
+from .errors import (CacheError, IndexBusyError, IndexDamagedError, IndexNotFoundError,
+                     IndexVersionError)
+from .ingest import Corpus, ingest
+from .models import Article, Passage, ReferenceLink
+from .reading import iter_sources
+from .resources import bundled_corpus
+from .sections import classify_heading
+
+__all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
+           "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT"]
+
+#: Bump when the schema or the stored record shapes change; older indexes then
+#: ask to be rebuilt instead of answering wrongly.
+SCHEMA_VERSION = 1
+#: BM25F field weights: a term in a (sub)section heading says more about a
+#: passage than the same term in its running text; the title says least,
+#: because every passage of an article shares it.
+FIELD_BOOSTS = {"text": 1.0, "subsection": 2.0, "section": 1.5, "title": 0.5}
+#: How long a builder waits for another build of the same index to finish.
+BUILD_LOCK_WAIT = 120.0
+#: How long opening retries while a concurrent swap or commit settles.
+OPEN_RETRY_SECONDS = 2.0
+
+CURRENT = "CURRENT"
+LOCK = ".build.lock"
+META = "meta.json"
+ARTICLES = "articles.json"
+
+
+def make_schema() -> Schema:
+    """The passage schema. ``text`` is stemmed with Snowball English (not Porter,
+    which turns "running" into "runn"); ``words`` keeps the surface words for
+    spelling suggestions; ``data`` stores the whole passage record."""
+    stemmed = LanguageAnalyzer("en")
+    return Schema(
+        id=ID(stored=True, unique=True),
+        article_id=ID(stored=True),
+        section_key=KEYWORD(stored=True, lowercase=True, commas=True),
+        position=NUMERIC(stored=True),
+        text=TEXT(analyzer=stemmed, chars=True),
+        section=TEXT(analyzer=stemmed),
+        subsection=TEXT(analyzer=stemmed),
+        title=TEXT(analyzer=stemmed),
+        words=TEXT(analyzer=StandardAnalyzer(stoplist=None, minsize=2), phrase=False),
+        data=STORED(),
+    )
+
+
+def section_keys(passage: Passage) -> str:
+    """Lower-cased names a ``section=`` filter may use: the section and its kind."""
+    names = {passage.section.lower()}
+    kind = classify_heading(passage.section)
+    if kind:
+        names.add(kind.lower())
+    return ",".join(sorted(names))
+
+
+@dataclass
+class StoredIndex:
+    """An opened generation: the Whoosh index, the articles and the build metadata."""
+
+    path: Path
+    generation: Path
+    ix: object
+    articles: dict[str, Article]
+    meta: dict
+
+
+def sources_hash(paths: Iterable[str | Path]) -> str:
+    """A digest of the sources' names and bytes, to tell when an index is stale."""
+    digest = hashlib.sha256()
+    for path in iter_sources(paths):
+        digest.update(path.name.encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Locking and layout
+# --------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _build_lock(path: Path, wait: float) -> Iterator[None]:
+    """An exclusive, crash-safe lock (flock: the kernel drops it when a builder dies)."""
+    fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexBusyError(
+                        f"{path}: another build of this index is still running; "
+                        "wait for it to finish and try again") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _is_index_folder(path: Path) -> bool:
+    return (path / CURRENT).is_file() or (path / LOCK).exists()
+
+
+def _prepare_folder(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise IndexDamagedError(f"{path}: exists and is not a folder; choose another --index path")
+    if path.is_dir() and any(path.iterdir()) and not _is_index_folder(path):
+        raise IndexDamagedError(
+            f"{path}: folder is not a clonus_index index and is not empty; "
+            "choose another --index path (nothing was changed)")
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def _cleanup(path: Path, keep: set[str]) -> None:
+    """Remove unfinished builds and generations older than the ones in ``keep``."""
+    for child in path.iterdir():
+        if child.name.startswith("gen-") and child.name not in keep and child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        elif child.name.startswith(f".{CURRENT}.") and child.is_file():
+            child.unlink(missing_ok=True)
+
+
+def _current_generation(path: Path) -> Optional[str]:
+    try:
+        name = (path / CURRENT).read_text("utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+# --------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------
+
+def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
+                lock_wait: float = BUILD_LOCK_WAIT,
+                storage_hook: Optional[Callable[[Path], None]] = None) -> Path:
+    """Write ``corpus`` as a new generation of the index at ``path`` and swap it in.
+
+    The new generation is built in ``gen-<id>.tmp``, renamed to ``gen-<id>``
+    when complete, and published by atomically replacing ``CURRENT``. Until
+    that last rename, readers see the previous index; if anything fails, the
+    unfinished folder is removed and the previous index stays as it was.
+    ``storage_hook`` runs after the Whoosh commit, before the swap (tests use
+    it to inject faults).
+    """
+    path = Path(path)
+    _prepare_folder(path)
+    with _build_lock(path, lock_wait):
+        _write_generation(corpus, path, sources_digest, storage_hook)
+    return path
+
+
+def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
+                      storage_hook: Optional[Callable[[Path], None]] = None) -> None:
+    """The body of a build; the caller holds the build lock."""
+    previous = _current_generation(path)
+    _cleanup(path, keep={previous} if previous else set())
+    name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    tmp = path / f"{name}.tmp"
+    try:
+        tmp.mkdir()
+        ix = whoosh_index.create_in(str(tmp), make_schema())
+        writer = ix.writer()
+        try:
+            for passage in corpus.passages:
+                writer.add_document(**_document(passage))
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        ix.close()
+        _write_json(tmp / ARTICLES, [a.to_dict(with_text=True) for a in corpus.articles])
+        _write_json(tmp / META, {
+            "schema_version": SCHEMA_VERSION, "library_version": __version__,
+            "sources_hash": sources_digest, "articles": len(corpus.articles),
+            "passages": len(corpus.passages),
+            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        })
+        if storage_hook:
+            storage_hook(tmp)
+        os.rename(tmp, path / name)
+        _fsync_dir(path)
+        fd, pointer = tempfile.mkstemp(prefix=f".{CURRENT}.", dir=path)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(pointer, path / CURRENT)
+        _fsync_dir(path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _cleanup(path, keep={g for g in (previous, _current_generation(path)) if g})
+        raise
+    # Keep the previous generation one build longer: a reader that read
+    # CURRENT just before the swap may still be opening it.
+    _cleanup(path, keep={name} | ({previous} if previous else set()))
+
+
+def _document(passage: Passage) -> dict:
+    article = passage.article
+    return dict(
+        id=passage.id, article_id=article.id, position=passage.position,
+        section_key=section_keys(passage), text=passage.text,
+        section=passage.section, subsection=passage.subsection or "", title=article.title,
+        words=" ".join(x for x in (passage.text, passage.subsection or "", passage.section) if x),
+        data=json.dumps(passage.to_dict(), ensure_ascii=False),
+    )
+
+
+def _write_json(path: Path, data) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------
+
+def _rebuild_hint(path: Path) -> str:
+    return f"rebuild it with: clonus-index build SOURCES... --index {path}"
+
+
+def read_index(path: str | Path) -> StoredIndex:
+    """Open the current generation of the index at ``path``.
+
+    Retries briefly when a concurrent build swaps generations under us (the
+    rare ``FileNotFoundError``), then reports a missing, damaged or
+    incompatible index with the command that fixes it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise IndexNotFoundError(f"{path}: no index here; build one with: "
+                                 f"clonus-index build SOURCES... --index {path}")
+    if not path.is_dir():
+        raise IndexDamagedError(f"{path}: is a file, not an index folder; {_rebuild_hint(path)}")
+    deadline = time.monotonic() + OPEN_RETRY_SECONDS
+    while True:
+        try:
+            return _read_generation(path)
+        except FileNotFoundError as exc:
+            if _current_generation(path) is None:
+                what = "is empty" if not any(path.iterdir()) else "is not a clonus_index index"
+                raise IndexNotFoundError(f"{path}: folder {what}; {_rebuild_hint(path)}") from None
+            if time.monotonic() >= deadline:
+                raise IndexDamagedError(f"{path}: index files are missing ({exc.filename or exc}); "
+                                        f"{_rebuild_hint(path)}") from None
+            time.sleep(0.02)
+
+
+def _read_generation(path: Path) -> StoredIndex:
+    name = _current_generation(path)
+    if name is None:
+        raise FileNotFoundError(str(path / CURRENT))
+    gen = path / name
+    try:
+        meta = json.loads((gen / META).read_text("utf-8"))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise IndexDamagedError(f"{path}: index metadata is unreadable ({exc}); "
+                                f"{_rebuild_hint(path)}") from None
+    version = meta.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise IndexVersionError(
+            f"{path}: index has schema version {version}, this clonus_index reads version "
+            f"{SCHEMA_VERSION}; {_rebuild_hint(path)}")
+    try:
+        articles_data = json.loads((gen / ARTICLES).read_text("utf-8"))
+        articles = {a["id"]: Article.from_dict(a) for a in articles_data}
+        ix = whoosh_index.open_dir(str(gen), readonly=True)
+        # Touch every segment now, so a missing or truncated file fails here
+        # with a clear message instead of in the middle of a search.
+        with ix.searcher() as searcher:
+            reader = searcher.reader()
+            for _ in reader.all_stored_fields():
+                pass
+            list(reader.lexicon("text"))
+    except FileNotFoundError:
+        if _current_generation(path) != name:
+            raise  # swapped while we opened: retry the new one
+        raise IndexDamagedError(f"{path}: index files are missing; {_rebuild_hint(path)}") from None
+    except IndexVersionError:
+        raise
+    except Exception as exc:  # Whoosh raises many types on damaged files
+        raise IndexDamagedError(f"{path}: index is damaged ({type(exc).__name__}); "
+                                f"{_rebuild_hint(path)}") from None
+    return StoredIndex(path=path, generation=gen, ix=ix, articles=articles, meta=meta)
+
+
+def passage_from_stored(fields: dict, articles: dict[str, Article]) -> Passage:
+    """Rebuild a ``Passage`` from its stored record and its article."""
+    data = json.loads(fields["data"])
+    return Passage(
+        id=data["id"], article=articles[data["article_id"]], position=data["position"],
+        section=data["section"], subsection=data["subsection"], text=data["text"],
+        start=data["start"], end=data["end"],
+        links=tuple(ReferenceLink(r["id"], r["score"], tuple(r.get("terms", ())))
+                    for r in data["references"]),
+    )
+
+
+# --------------------------------------------------------------------------
+# The bundled default index
+# --------------------------------------------------------------------------
+
+def default_index_dir() -> Path:
+    """Where the bundled corpus's index lives: ``$CLONUS_INDEX_DIR``, else the user cache."""
+    explicit = os.environ.get("CLONUS_INDEX_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "clonus_index" / f"default-v{SCHEMA_VERSION}"
+
+
+def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
+    """Open the bundled article's index, building or rebuilding it when needed.
+
+    Built on first use, rebuilt when the bundled source changed or the index
+    is missing, damaged or from another schema version. Concurrent first users
+    serialise on the build lock; the second finds the first one's index.
+    """
+    with _bundled_sources() as corpus_dir:
+        digest = sources_hash([corpus_dir])
+        target = Path(path) if path else default_index_dir()
+        try:
+            stored = read_index(target)
+            if stored.meta.get("sources_hash") == digest:
+                return stored
+        except (IndexNotFoundError, IndexDamagedError, IndexVersionError):
+            pass
+        try:
+            _prepare_folder(target)
+            with _build_lock(target, BUILD_LOCK_WAIT):
+                # Another process may have built it while we waited for the lock.
+                with contextlib.suppress(IndexNotFoundError, IndexDamagedError,
+                                         IndexVersionError):
+                    stored = read_index(target)
+                    if stored.meta.get("sources_hash") == digest:
+                        return stored
+                _write_generation(ingest([corpus_dir]), target, digest)
+        except PermissionError as exc:
+            raise CacheError(_cache_message(target, exc)) from None
+        except OSError as exc:
+            if isinstance(exc, (IndexBusyError, IndexDamagedError)) or exc.errno is None:
+                raise
+            raise CacheError(_cache_message(target, exc)) from None
+        return read_index(target)
+
+
+def _cache_message(target: Path, exc: OSError) -> str:
+    return (f"{target}: cannot write the index cache ({exc.strerror or exc}); "
+            "choose another folder with CLONUS_INDEX_DIR=PATH or --index PATH")
+
+
+@contextlib.contextmanager
+def _bundled_sources() -> Iterator[Path]:
+    from importlib import resources
+    with resources.as_file(bundled_corpus()) as folder:
+        yield Path(folder)

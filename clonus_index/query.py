@@ -1,0 +1,153 @@
+"""Query analysis: from what a person typed to the concepts worth searching for.
+
+Between the user and search. Pure text work, no index access: validate,
+tell plain questions from query-language syntax, drop question words, and
+expand each remaining word with its synonyms (``data/synonyms.json``) and
+with abbreviation pairs mined from the articles themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Optional
+
+from .errors import QueryError
+from .resources import load
+
+__all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "Concept", "validate", "uses_syntax",
+           "words_of", "concepts", "mine_abbreviations", "normalise_for_match"]
+
+#: Longer queries are refused with a message (pasting a whole page is a mistake).
+MAX_QUERY_CHARS = 20_000
+#: Only the first words of a long plain query are searched: enough for any
+#: question, and it keeps the cost of a search bounded.
+MAX_QUERY_WORDS = 64
+
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
+_SYNTAX = re.compile(r"[\"()*?~^]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b|\w:\S")
+
+
+def validate(query: object, limit: object = 10) -> str:
+    """The query as a clean string, or ``QueryError`` saying what to change."""
+    if not isinstance(query, str):
+        raise QueryError("query must be text")
+    if not query.strip():
+        raise QueryError("query is empty; type some words to search for")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"query is too long ({len(query)} characters); "
+                         f"keep it under {MAX_QUERY_CHARS} characters")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise QueryError(f"limit must be a whole number of 1 or more, not {limit!r}")
+    return query
+
+
+def uses_syntax(query: str) -> bool:
+    """True when the query uses the query language (quotes, operators, fields, wildcards)."""
+    return _SYNTAX.search(query) is not None
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-cased words, apostrophes kept inside words ("doctor's")."""
+    return [w.lower().replace("\u2019", "'") for w in _WORD.findall(text)]
+
+
+def normalise_for_match(text: str) -> str:
+    """Lowercase, every run of non-alphanumerics one space: how eval keys are compared."""
+    return re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing the user asked about: the word typed and what may stand for it."""
+
+    word: str
+    alternatives: tuple[str, ...] = ()  # synonyms and expansions, phrases allowed
+    corrected: Optional[str] = None  # a spelling correction, when the word is unknown
+
+    @property
+    def all_forms(self) -> tuple[str, ...]:
+        forms = [self.corrected or self.word]
+        forms.extend(a for a in self.alternatives if a not in forms)
+        return tuple(forms)
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> dict[str, tuple[str, ...]]:
+    table: dict[str, list[str]] = {}
+    for group in load("synonyms")["groups"]:
+        for phrase in group:
+            key = phrase.lower()
+            table.setdefault(key, [])
+            table[key].extend(p.lower() for p in group if p.lower() != key and p.lower() not in table[key])
+    return {k: tuple(v) for k, v in table.items()}
+
+
+def _stopwords() -> frozenset[str]:
+    data = load("stopwords")
+    return frozenset(data["stopwords"]) | frozenset(data["question_words"])
+
+
+def mine_abbreviations(texts: Iterable[str]) -> dict[str, str]:
+    """Abbreviation -> long form, from "long form (ABBR)" in the articles' own text.
+
+    The long form is the run of words right before the parenthesis whose
+    initials spell the abbreviation: "magnetic resonance imaging (MRI)".
+    """
+    found: dict[str, str] = {}
+    for text in texts:
+        for m in re.finditer(r"\(\s*([A-Z][A-Za-z]{1,7})\s*\)", text):
+            abbr = m.group(1)
+            letters = [c.lower() for c in abbr if c.isupper()]
+            if len(letters) < 2:
+                continue
+            before = re.findall(r"[A-Za-z][\w-]*", text[max(0, m.start() - 120):m.start()])
+            words = before[-len(letters):]
+            if len(words) == len(letters) and all(w[0].lower() == c for w, c in zip(words, letters)):
+                found.setdefault(abbr.lower(), " ".join(w.lower() for w in words))
+    return found
+
+
+def concepts(query: str, abbreviations: Optional[dict[str, str]] = None) -> list[Concept]:
+    """The concepts of a plain query: content words with their expansions.
+
+    Question and stop words ("what", "is", "the", "can I") are dropped unless
+    nothing else is left; a long form written out ("multiple sclerosis") gains
+    its abbreviation and vice versa; multi-word synonym phrases typed in full
+    ("botulinum toxin") become one concept.
+    """
+    abbreviations = abbreviations or {}
+    long_forms = {v: k for k, v in abbreviations.items()}
+    synonyms = _synonyms()
+    words = words_of(query)[:MAX_QUERY_WORDS]
+    stop = _stopwords()
+    content = [w for w in words if w not in stop] or words
+    result: list[Concept] = []
+    i = 0
+    while i < len(content):
+        matched = False
+        # Longest multi-word phrase first: synonyms and written-out long forms.
+        for n in (4, 3, 2):
+            phrase = " ".join(content[i:i + n])
+            if len(content[i:i + n]) == n and (phrase in synonyms or phrase in long_forms):
+                alts = list(synonyms.get(phrase, ()))
+                if phrase in long_forms:
+                    alts.append(long_forms[phrase])
+                result.append(Concept(phrase, tuple(alts)))
+                i += n
+                matched = True
+                break
+        if matched:
+            continue
+        word = content[i]
+        alts = list(synonyms.get(word, ()))
+        if word in abbreviations:
+            alts.append(abbreviations[word])
+        result.append(Concept(word, tuple(a for a in alts if a != word)))
+        i += 1
+    # The same concept twice ("clonus clonus") counts once.
+    unique: dict[str, Concept] = {}
+    for c in result:
+        unique.setdefault(c.word, c)
+    return list(unique.values())

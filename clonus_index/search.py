@@ -1,0 +1,402 @@
+"""Search: ranked, highlighted, cited passages from an index.
+
+The last stage before output. Plain questions become an OR of concepts
+(each with its synonyms, abbreviation and spelling variants) ranked by
+BM25F over text, section, subsection and title, then re-ranked by how many
+of the question's concepts a passage covers. Query-language input is parsed
+by Whoosh, with every expansion bounded so no query can run away.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from whoosh import highlight, query as wq
+from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.fields import Schema
+from whoosh.qparser import MultifieldParser, OrGroup
+from whoosh.scoring import BM25F
+
+from .errors import IndexDamagedError, QueryError
+from .index import (FIELD_BOOSTS, StoredIndex, bundled_index, make_schema, passage_from_stored,
+                    read_index, sources_hash, write_index)
+from .ingest import ingest
+from .models import Article, Hit, Passage
+from .query import Concept, concepts, mine_abbreviations, uses_syntax, validate, words_of
+
+__all__ = ["Index", "Results", "open_index", "build_index", "search", "SEARCH_SECONDS",
+           "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE"]
+
+#: Fields a query may name, and the ones plain questions search.
+PUBLIC_FIELDS = ("text", "subsection", "section", "title")
+#: A search stops collecting after this long and returns what it has.
+SEARCH_SECONDS = 2.0
+#: Wildcard, prefix, range and fuzzy terms expand to at most this many terms.
+MAX_EXPANSIONS = 128
+MAX_FUZZY_DISTANCE = 2
+#: How many BM25F candidates the concept-coverage re-ranking looks at.
+CANDIDATES = 50
+#: Weight of a synonym or expansion relative to the word typed.
+ALTERNATIVE_WEIGHT = 0.7
+#: Re-ranking: score * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2).
+COVERAGE_FLOOR = 0.3
+#: Bonus weight of the whole question's words appearing close together.
+PROXIMITY_BOOST = 1.5
+
+
+class _Mark(highlight.Formatter):
+    """Marks matched terms as ``**term**``: readable as is, easy to colour."""
+
+    between = ""
+
+    def format_token(self, text, token, replace=False):
+        return f"**{highlight.get_text(text, token, replace)}**"
+
+
+class Results(list):
+    """The hits of one search, best first, plus how the query was understood.
+
+    A plain ``list`` of ``Hit`` to iterate over; ``corrected_query`` is the
+    query with spelling corrections, or None when nothing was corrected.
+    """
+
+    def __init__(self, hits: Iterable[Hit], query: str, corrected_query: Optional[str],
+                 parsed: str, section: Optional[str]):
+        super().__init__(hits)
+        self.query = query
+        self.corrected_query = corrected_query
+        self.parsed = parsed
+        self.section = section
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"query": self.query, "corrected_query": self.corrected_query}
+        if self.section:
+            data["section"] = self.section
+        data["hits"] = [h.to_dict() for h in self]
+        return data
+
+
+@dataclass
+class _Plan:
+    """A query ready to run: the Whoosh query, the concepts, and the corrected text."""
+
+    query: Any
+    concepts: list[Concept] = field(default_factory=list)
+    corrected: Optional[str] = None
+    concept_terms: list[set[tuple[str, bytes]]] = field(default_factory=list)
+
+
+class Index:
+    """An opened index: search it, list or fetch its passages.
+
+    Get one with :func:`open_index` or :func:`build_index`. Not safe to share
+    across threads; open one per thread (opening is cheap).
+    """
+
+    def __init__(self, stored: StoredIndex):
+        self._stored = stored
+        self._lock = threading.Lock()
+        self._searcher = stored.ix.searcher(weighting=BM25F())
+        self._schema = stored.ix.schema
+        reader = self._searcher.reader()
+        passages = [passage_from_stored(fields, stored.articles)
+                    for fields in reader.all_stored_fields()]
+        order = {aid: i for i, aid in enumerate(stored.articles)}
+        passages.sort(key=lambda p: (order[p.article.id], p.position))
+        self._passages = {p.id: p for p in passages}
+        self._vocabulary = {t.decode("utf-8") if isinstance(t, bytes) else t
+                            for t in reader.lexicon("words")}
+        self._abbreviations = mine_abbreviations(a.text for a in stored.articles.values())
+        sections: dict[str, str] = {}
+        for fields in reader.all_stored_fields():
+            for key in fields["section_key"].split(","):
+                sections.setdefault(key, key)
+        self._section_keys = sorted(sections)
+        self._sections = list(dict.fromkeys(p.section for p in passages))
+
+    # -- introspection -------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        """The index folder."""
+        return self._stored.path
+
+    @property
+    def meta(self) -> dict:
+        """Build metadata: schema version, sources hash, counts, build time."""
+        return dict(self._stored.meta)
+
+    def __len__(self) -> int:
+        return len(self._passages)
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._searcher.close()
+
+    def articles(self) -> list[Article]:
+        return list(self._stored.articles.values())
+
+    def sections(self) -> list[str]:
+        """Section names in reading order."""
+        return list(self._sections)
+
+    def passages(self) -> list[Passage]:
+        """Every passage, articles in source order, passages in reading order."""
+        return list(self._passages.values())
+
+    def get(self, passage_id: str) -> Passage:
+        """The passage with this id; ``KeyError`` when there is none."""
+        try:
+            return self._passages[passage_id]
+        except KeyError:
+            raise KeyError(f"no passage with id {passage_id!r}; list ids with: "
+                           "clonus-index passages") from None
+
+    def abbreviations(self) -> dict[str, str]:
+        """Abbreviations found in the articles ("ms" -> "multiple sclerosis")."""
+        return dict(self._abbreviations)
+
+    # -- search ----------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 10, section: Optional[str] = None,
+               explain: bool = False) -> Results:
+        """Ranked hits for ``query``, best first (a ``Results`` list of ``Hit``).
+
+        ``section`` keeps only passages of that section (its name or its kind,
+        any case). Raises ``QueryError`` (a ``ValueError``) for an empty query,
+        a limit below 1 or an unknown section.
+        """
+        query = validate(query, limit)
+        filter_q = self._section_filter(section)
+        with self._lock:
+            plan = self._plan(query)
+            found = self._run(plan.query, filter_q)
+            if not found and plan.concepts:
+                plan = self._fuzzy_plan(plan)
+                found = self._run(plan.query, filter_q)
+            ranked = self._rerank(found, plan)[:limit]
+            hits = [self._hit(rank, score, hit, plan, explain)
+                    for rank, (score, hit) in enumerate(ranked, 1)]
+        return Results(hits, query, plan.corrected, str(plan.query), section)
+
+    def _section_filter(self, section: Optional[str]):
+        if section is None:
+            return None
+        key = section.strip().lower()
+        if key not in self._section_keys:
+            raise QueryError(f"unknown section {section!r}; choose one of: "
+                             + ", ".join(self._sections))
+        return wq.Term("section_key", key)
+
+    # -- planning --------------------------------------------------------------
+
+    def _tokens(self, fieldname: str, text: str) -> list[str]:
+        return [t.text for t in self._schema[fieldname].analyzer(text, mode="query")]
+
+    def _plan(self, query: str) -> _Plan:
+        if uses_syntax(query):
+            parsed = self._parse_syntax(query)
+            if parsed is not None:
+                return _Plan(parsed)
+        found = self._correct(concepts(query, self._abbreviations))
+        if not found:
+            return _Plan(wq.NullQuery)
+        parts = []
+        concept_terms: list[set[tuple[str, bytes]]] = []
+        for c in found:
+            q, terms = self._concept_query(c)
+            parts.append(q)
+            concept_terms.append(terms)
+        # Proximity: the question's own content words close together in the text.
+        stems = [s for c in found for s in self._tokens("text", c.corrected or c.word)]
+        if len(stems) > 1:
+            parts.append(wq.Phrase("text", stems, slop=3, boost=PROXIMITY_BOOST))
+        corrected = None
+        if any(c.corrected for c in found):
+            corrected = query
+            for c in found:
+                if c.corrected:
+                    corrected = re.sub(rf"(?i)\b{re.escape(c.word)}\b", c.corrected, corrected)
+        return _Plan(wq.Or(parts), found, corrected, concept_terms)
+
+    def _concept_query(self, concept: Concept):
+        alternatives = []
+        terms: set[tuple[str, bytes]] = set()
+        for i, form in enumerate(concept.all_forms):
+            weight = 1.0 if i == 0 else ALTERNATIVE_WEIGHT
+            stems = self._tokens("text", form)
+            if not stems:
+                continue
+            for fieldname in PUBLIC_FIELDS:
+                boost = FIELD_BOOSTS[fieldname] * weight
+                if len(stems) == 1:
+                    alternatives.append(wq.Term(fieldname, stems[0], boost=boost))
+                else:
+                    alternatives.append(wq.Phrase(fieldname, stems, boost=boost))
+                terms.update((fieldname, s.encode("utf-8")) for s in stems)
+        return (wq.Or(alternatives) if alternatives else wq.NullQuery), terms
+
+    def _correct(self, found: list[Concept]) -> list[Concept]:
+        """Swap in a spelling correction for words the index has never seen."""
+        out = []
+        for c in found:
+            if " " in c.word or c.word in self._vocabulary or len(c.word) < 4 or c.word.isdigit():
+                out.append(c)
+                continue
+            if any(a in self._vocabulary for a in c.alternatives):
+                out.append(c)
+                continue
+            maxdist = 1 if len(c.word) < 6 else 2
+            suggestions = self._searcher.suggest("words", c.word, limit=1, maxdist=maxdist)
+            out.append(Concept(c.word, c.alternatives, suggestions[0]) if suggestions else c)
+        return out
+
+    def _fuzzy_plan(self, plan: _Plan) -> _Plan:
+        """Last resort when nothing matched: each word within one or two edits."""
+        parts = []
+        for c in plan.concepts:
+            for w in c.word.split():
+                if len(w) >= 4:
+                    parts.append(wq.FuzzyTerm("words", w, maxdist=1 if len(w) < 7 else 2,
+                                              prefixlength=1))
+        query = self._bounded(wq.Or(parts)) if parts else wq.NullQuery
+        return _Plan(query, plan.concepts, plan.corrected, plan.concept_terms)
+
+    def _parse_syntax(self, query: str):
+        """Parse query-language input over the public fields; None if it yields nothing."""
+        schema = Schema(**{name: self._schema[name] for name in PUBLIC_FIELDS})
+        parser = MultifieldParser(list(PUBLIC_FIELDS), schema, fieldboosts=FIELD_BOOSTS,
+                                  group=OrGroup)
+        try:
+            parsed = parser.parse(query)
+        except Exception:  # malformed syntax: search its words instead
+            return None
+        parsed = self._bounded(parsed)
+        if parsed is wq.NullQuery or not list(parsed.terms()) and not parsed.is_leaf():
+            return None
+        return parsed
+
+    def _bounded(self, q):
+        """Cap every expanding term (wildcard, prefix, fuzzy, range) to ``MAX_EXPANSIONS``."""
+        if isinstance(q, wq.FuzzyTerm):
+            q.maxdist = min(q.maxdist, MAX_FUZZY_DISTANCE)
+        if isinstance(q, (wq.MultiTerm,)) or type(q).__name__ in ("Every",):
+            reader = self._searcher.reader()
+            if type(q).__name__ == "Every":
+                return q
+            terms = list(islice(q._btexts(reader), MAX_EXPANSIONS))
+            if not terms:
+                return wq.NullQuery
+            return wq.Or([wq.Term(q.fieldname, t, boost=q.boost) for t in terms])
+        if q.children():
+            return q.apply(self._bounded)
+        return q
+
+    # -- running ---------------------------------------------------------------
+
+    def _run(self, q, filter_q):
+        if q is wq.NullQuery:
+            return []
+        collector = TimeLimitCollector(
+            self._searcher.collector(limit=CANDIDATES, terms=True, filter=filter_q),
+            timelimit=SEARCH_SECONDS, use_alarm=False)
+        try:
+            self._searcher.search_with_collector(q, collector)
+        except TimeLimit:
+            pass
+        results = collector.results()
+        results.fragmenter = highlight.WholeFragmenter(charlimit=None)
+        results.formatter = _Mark()
+        return list(results)
+
+    def _rerank(self, found, plan: _Plan):
+        scored = []
+        total = len(plan.concept_terms)
+        for hit in found:
+            score = hit.score or 0.0
+            if total:
+                matched = set(hit.matched_terms()) if hit.results.has_matched_terms() else set()
+                covered = sum(1 for terms in plan.concept_terms if terms & matched)
+                coverage = covered / total
+                score *= COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2
+            scored.append((score, hit))
+        # Ties go to reading order, so equal passages come back in a stable order.
+        scored.sort(key=lambda sh: (-sh[0], sh[1].docnum))
+        return scored
+
+    def _hit(self, rank: int, score: float, hit, plan: _Plan, explain: bool) -> Hit:
+        passage = self._passages[hit["id"]]
+        matched = sorted({(f, t.decode("utf-8", "replace") if isinstance(t, bytes) else t)
+                          for f, t in (hit.matched_terms() if hit.results.has_matched_terms() else [])})
+        text_matches = any(f == "text" for f, _ in matched)
+        marked = hit.highlights("text", text=passage.text, top=1) if text_matches else ""
+        explanation = None
+        if explain:
+            by_field: dict[str, list[str]] = {}
+            for f, t in matched:
+                by_field.setdefault(f, []).append(t)
+            explanation = {
+                "parsed_query": str(plan.query),
+                "concepts": [{"word": c.word, "corrected": c.corrected,
+                              "alternatives": list(c.alternatives)} for c in plan.concepts],
+                "matched": by_field,
+                "bm25f": round(hit.score or 0.0, 4),
+                "score": round(score, 4),
+            }
+        return Hit(rank=rank, score=score, passage=passage, highlights=marked or passage.text,
+                   matched_terms=tuple(t for _, t in matched), explanation=explanation)
+
+
+# ---------------------------------------------------------------------------
+# Module-level entry points
+# ---------------------------------------------------------------------------
+
+def open_index(path: Optional[str | Path] = None) -> Index:
+    """Open a built index, or with no path the bundled clonus article's index.
+
+    The bundled index is built on first use into the user cache
+    (``$XDG_CACHE_HOME/clonus_index``; ``CLONUS_INDEX_DIR`` overrides) and
+    rebuilt when the bundled article changes or the index is damaged.
+    """
+    if path is None:
+        return Index(bundled_index())
+    return Index(read_index(path))
+
+
+def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
+                progress=None) -> Index:
+    """Ingest ``sources`` (files and folders of .txt/.html) and build an index at ``path``.
+
+    The build is atomic: readers of ``path`` see the old index until the new
+    one is complete. Returns the opened new index.
+    """
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    sources = list(sources)
+    corpus = ingest(sources, progress=progress)
+    write_index(corpus, path, sources_digest=sources_hash(sources))
+    return open_index(path)
+
+
+_default: Optional[Index] = None
+_default_lock = threading.Lock()
+
+
+def search(query: str, limit: int = 10, section: Optional[str] = None,
+           explain: bool = False) -> Results:
+    """Search the bundled default index: ``clonus_index.search("what causes clonus")``."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = open_index()
+    return _default.search(query, limit=limit, section=section, explain=explain)
