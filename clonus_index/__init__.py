@@ -1,2 +1,24 @@
-"""clonus_index."""
+"""clonus_index: raw medical articles in, ranked and cited passages out.
+
+    >>> import clonus_index
+    >>> hits = clonus_index.search("botox for ankle clonus")
+    >>> hits[0].passage.section
+    'Treatment'
+"""
+
 __version__ = "0.1.0"
+
+from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
+                     IndexNotFoundError, IndexStateError, IndexVersionError, IngestError,
+                     QueryError)
+from .ingest import Corpus, ingest, write_jsonl
+from .models import Article, Hit, Passage, Reference, ReferenceLink
+from .search import Index, Results, build_index, open_index, search
+
+__all__ = [
+    "__version__",
+    "Article", "Reference", "ReferenceLink", "Passage", "Hit", "Corpus", "Index", "Results",
+    "ingest", "write_jsonl", "open_index", "build_index", "search",
+    "ClonusIndexError", "IngestError", "QueryError", "IndexStateError", "IndexNotFoundError",
+    "IndexVersionError", "IndexDamagedError", "IndexBusyError", "CacheError",
+]

@@ -162,6 +162,24 @@ class Index:
             raise KeyError(f"no passage with id {passage_id!r}; list ids with: "
                            "clonus-index passages") from None
 
+    def info(self) -> dict[str, Any]:
+        """What the index holds and where it lives (the ``info`` command's data)."""
+        counts: dict[str, int] = {}
+        for p in self._passages.values():
+            counts[p.article.id] = counts.get(p.article.id, 0) + 1
+        meta = self._stored.meta
+        return {
+            "path": str(self.path), "generation": self._stored.generation.name,
+            "schema_version": meta.get("schema_version"),
+            "library_version": meta.get("library_version"), "built": meta.get("built"),
+            "sources_hash": meta.get("sources_hash"), "passages": len(self),
+            "references": sum(len(a.references) for a in self.articles()),
+            "sections": self.sections(),
+            "articles": [{"id": a.id, "title": a.title, "source": a.source,
+                          "passages": counts.get(a.id, 0), "references": len(a.references)}
+                         for a in self.articles()],
+        }
+
     def abbreviations(self) -> dict[str, str]:
         """Abbreviations found in the articles ("ms" -> "multiple sclerosis")."""
         return dict(self._abbreviations)

@@ -1,0 +1,236 @@
+"""The ``clonus-index`` command: a thin Click layer over the library.
+
+Each command parses its options, calls one library function and prints the
+result: results on stdout, progress and messages on stderr, every failure a
+one-line ``Error: ...`` with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import click
+
+from . import __version__
+from .errors import ClonusIndexError, QueryError
+from .ingest import ingest, write_jsonl
+from .output import dumps, format_hit, format_info, format_passage, passage_lines
+from .reading import iter_sources
+from .search import Index, build_index, open_index
+
+__all__ = ["cli", "main"]
+
+#: Show a progress bar when a build reads at least this many files.
+PROGRESS_MIN_FILES = 5
+
+
+class UserError(click.ClickException):
+    """A one-line error; ``exit_code`` 2 for bad requests, 1 for everything else."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _errors(func: Callable) -> Callable:
+    """Turn the library's documented errors into one-line CLI errors."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except QueryError as exc:
+            raise UserError(str(exc), exit_code=2) from None
+        except ClonusIndexError as exc:
+            raise UserError(str(exc)) from None
+        except KeyError as exc:
+            raise UserError(str(exc.args[0]) if exc.args else str(exc)) from None
+        except OSError as exc:
+            raise UserError(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+
+    return wrapper
+
+
+def index_option(func: Callable) -> Callable:
+    return click.option(
+        "--index", "index_path", type=click.Path(path_type=Path), default=None,
+        metavar="PATH", envvar=None,
+        help="Index folder to use (default: the bundled clonus article, "
+             "indexed in the user cache or in $CLONUS_INDEX_DIR).")(func)
+
+
+def json_option(func: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
+
+
+def _open(index_path: Optional[Path]) -> Index:
+    return open_index(index_path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="clonus-index")
+def cli() -> None:
+    """Search medical articles and get ranked passages with their citations.
+
+    \b
+    Example:
+        clonus-index search "botox for ankle clonus"
+    """
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", "-n", type=int, default=5, show_default=True,
+              help="How many passages to return.")
+@click.option("--section", "-s", metavar="NAME",
+              help="Only passages of this section (e.g. Treatment).")
+@click.option("--explain", is_flag=True, help="Show the parsed query and what each hit matched.")
+@json_option
+@index_option
+@_errors
+def search(query: str, limit: int, section: Optional[str], explain: bool, as_json: bool,
+           index_path: Optional[Path]) -> None:
+    """Rank passages for QUERY: a plain question or Whoosh query syntax.
+
+    \b
+    Examples:
+        clonus-index search "what causes clonus"
+        clonus-index search "ankle test" --section diagnosis --json
+        clonus-index search '"muscle relaxers" OR sedatives' --explain
+    """
+    index = _open(index_path)
+    results = index.search(query, limit=limit, section=section, explain=explain)
+    if as_json:
+        data = results.to_dict()
+        if explain:
+            data["parsed_query"] = results.parsed
+        click.echo(dumps(data))
+        return
+    if results.corrected_query:
+        click.echo(f"Did you mean: {results.corrected_query}", err=True)
+    if explain:
+        click.echo(f"Parsed query: {results.parsed}", err=True)
+    if not results:
+        click.echo(f"No passages match {query!r}.", err=True)
+        return
+    click.echo("\n\n".join(format_hit(h) for h in results))
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+@_errors
+def build(sources: tuple[Path, ...], index_path: Optional[Path]) -> None:
+    """Build an index from SOURCES: .txt/.html article files or folders of them.
+
+    The old index stays searchable until the new one is complete.
+
+    \b
+    Example:
+        clonus-index build source/ --index ./my-index
+    """
+    if index_path is None:
+        raise UserError("say where to build the index with --index PATH", exit_code=2)
+    files = list(iter_sources(sources))
+    if len(files) >= PROGRESS_MIN_FILES:
+        with click.progressbar(length=len(files), label="Reading articles", file=sys.stderr,
+                               item_show_func=lambda p: p.name if p else None) as bar:
+            def progress(path: Path) -> None:
+                bar.update(1, path)
+            index = build_index(sources, index_path, progress=progress)
+    else:
+        index = build_index(sources, index_path)
+    info = index.info()
+    click.echo(f"Indexed {info['passages']} passages from {len(info['articles'])} "
+               f"article(s) into {info['path']}", err=True)
+
+
+@cli.command()
+@click.argument("passage_id")
+@json_option
+@index_option
+@_errors
+def show(passage_id: str, as_json: bool, index_path: Optional[Path]) -> None:
+    """Show one passage with its article, citation and references.
+
+    \b
+    Example:
+        clonus-index show what-is-clonus-p21
+    """
+    passage = _open(index_path).get(passage_id)
+    if as_json:
+        data = passage.to_dict()
+        data["article"] = passage.article.to_dict()
+        data["citation"] = {"apa": passage.article.citation("apa"),
+                            "mla": passage.article.citation("mla")}
+        data["references"] = [dict(r.to_dict(), score=link.score)
+                              for link, r in zip(passage.links, passage.references)]
+        click.echo(dumps(data))
+    else:
+        click.echo(format_passage(passage))
+
+
+@cli.command()
+@json_option
+@index_option
+@_errors
+def passages(as_json: bool, index_path: Optional[Path]) -> None:
+    """List every passage: id, section and opening words (JSON Lines with --json).
+
+    \b
+    Example:
+        clonus-index passages --json > passages.jsonl
+    """
+    found = _open(index_path).passages()
+    if as_json:
+        for p in found:
+            click.echo(dumps(p.to_dict(), pretty=False))
+    else:
+        for line in passage_lines(found):
+            click.echo(line)
+
+
+@cli.command()
+@json_option
+@index_option
+@_errors
+def info(as_json: bool, index_path: Optional[Path]) -> None:
+    """Say what an index holds and where it lives.
+
+    \b
+    Example:
+        clonus-index info
+    """
+    data = _open(index_path).info()
+    click.echo(dumps(data) if as_json else format_info(data))
+
+
+@cli.command(name="ingest")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, metavar="FILE",
+              help="Passages file to write (JSON Lines).")
+@click.option("--articles", "articles_out", type=click.Path(path_type=Path), metavar="FILE",
+              help="Articles file to write (default: FILE with .articles.jsonl).")
+@_errors
+def ingest_command(sources: tuple[Path, ...], out: Path, articles_out: Optional[Path]) -> None:
+    """Clean SOURCES into passages (JSON Lines) without building an index.
+
+    \b
+    Example:
+        clonus-index ingest source/ --out passages.jsonl
+    """
+    corpus = ingest(sources)
+    passages_path, articles_path = write_jsonl(corpus, out, articles_out)
+    linked = sum(1 for p in corpus.passages if p.links)
+    references = sum(len(a.references) for a in corpus.articles)
+    click.echo(f"{len(corpus.articles)} article(s), {len(corpus.passages)} passages "
+               f"({linked} linked to {references} references) -> {passages_path}, "
+               f"{articles_path}", err=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="clonus-index")
