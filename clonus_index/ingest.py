@@ -69,11 +69,13 @@ def ingest_document(doc: Document, article_id: Optional[str] = None) -> tuple[Ar
     parts: list[str] = []
     paragraphs = []
     offset = 0
+    after_heading = False
     for block, placement in zip(doc.blocks, placements):
         if parts:
             offset += 2
         if placement is not None:
-            paragraphs.append((offset, block.text, placement, block.item))
+            paragraphs.append((offset, block.text, placement, block.item, after_heading))
+        after_heading = placement is None
         parts.append(block.text)
         offset += len(block.text)
     text = "\n\n".join(parts)

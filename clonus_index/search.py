@@ -299,8 +299,9 @@ class Index:
             parsed = parser.parse(query)
         except Exception:  # malformed syntax: search its words instead
             return None
-        parsed = self._bounded(parsed)
-        if parsed is wq.NullQuery or not list(parsed.terms()) and not parsed.is_leaf():
+        parsed = _lift_nots(self._bounded(parsed))
+        if parsed is wq.NullQuery or not (list(parsed.iter_all_terms())
+                                          or isinstance(parsed, wq.Every)):
             return None
         return parsed
 
@@ -308,10 +309,8 @@ class Index:
         """Cap every expanding term (wildcard, prefix, fuzzy, range) to ``MAX_EXPANSIONS``."""
         if isinstance(q, wq.FuzzyTerm):
             q.maxdist = min(q.maxdist, MAX_FUZZY_DISTANCE)
-        if isinstance(q, (wq.MultiTerm,)) or type(q).__name__ in ("Every",):
+        if isinstance(q, wq.MultiTerm):
             reader = self._searcher.reader()
-            if type(q).__name__ == "Every":
-                return q
             terms = list(islice(q._btexts(reader), MAX_EXPANSIONS))
             if not terms:
                 return wq.NullQuery
@@ -325,8 +324,12 @@ class Index:
     def _run(self, q, filter_q):
         if q is wq.NullQuery:
             return []
+        if filter_q is not None:
+            # In the query rather than as a collector filter: Whoosh 2.7's time
+            # limit wrapper skips the filtering collector it wraps.
+            q = wq.Require(q, filter_q)
         collector = TimeLimitCollector(
-            self._searcher.collector(limit=CANDIDATES, terms=True, filter=filter_q),
+            self._searcher.collector(limit=CANDIDATES, terms=True),
             timelimit=SEARCH_SECONDS, use_alarm=False)
         try:
             self._searcher.search_with_collector(q, collector)
@@ -373,6 +376,24 @@ class Index:
             }
         return Hit(rank=rank, score=score, passage=passage, highlights=marked or passage.text,
                    matched_terms=tuple(t for _, t in matched), explanation=explanation)
+
+
+def _lift_nots(q):
+    """Make "a b NOT c" mean (a OR b) AND NOT c, as people read it.
+
+    With an OR default group Whoosh would otherwise read it as a OR b OR
+    (NOT c), which matches nearly every passage.
+    """
+    if isinstance(q, wq.Or):
+        nots = [c for c in q.subqueries if isinstance(c, wq.Not)]
+        rest = [_lift_nots(c) for c in q.subqueries if not isinstance(c, wq.Not)]
+        if nots and rest:
+            kept = rest[0] if len(rest) == 1 else wq.Or(rest)
+            dropped = nots[0].query if len(nots) == 1 else wq.Or([n.query for n in nots])
+            return wq.AndNot(kept, dropped)
+    if q.children():
+        return q.apply(_lift_nots)
+    return q
 
 
 # ---------------------------------------------------------------------------

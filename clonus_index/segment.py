@@ -114,14 +114,15 @@ def _fits(a: list[Span], b: list[Span]) -> bool:
             and sum(s.words for s in a) + sum(s.words for s in b) <= MAX_WORDS)
 
 
-def segment(paragraphs: Sequence[tuple[int, str, Placement, bool]]) -> list[Unit]:
+def segment(paragraphs: Sequence[tuple[int, str, Placement, bool, bool]]) -> list[Unit]:
     """Group sentences of placed paragraphs into passages.
 
-    ``paragraphs`` are ``(offset in article text, text, placement, is_list_item)``
-    in reading order.
+    ``paragraphs`` are ``(offset in article text, text, placement, is_list_item,
+    follows_heading)`` in reading order. Passages never reach across a heading,
+    so a passage's text is always a run of body sentences and nothing else.
     """
     groups: list[tuple[list[Span], Placement, bool]] = []  # sentences, placement, item
-    for b, (offset, text, placement, item) in enumerate(paragraphs):
+    for b, (offset, text, placement, item, _) in enumerate(paragraphs):
         sents = [Span(offset + s, offset + e, len(text[s:e].split()), b)
                  for s, e in split_sentences(text)]
         if not sents:
@@ -130,8 +131,12 @@ def segment(paragraphs: Sequence[tuple[int, str, Placement, bool]]) -> list[Unit
             groups.append((chunk, placement, item))
 
     def text_of(span: Span) -> str:
-        off, text, _, _ = paragraphs[span.block]
+        off, text = paragraphs[span.block][:2]
         return text[span.start - off:span.end - off]
+
+    def joinable(a: list[Span], b: list[Span]) -> bool:
+        """True when no heading stands between the end of ``a`` and the start of ``b``."""
+        return b[0].block == a[-1].block or not paragraphs[b[0].block][4]
 
     def is_leadin(span: Span) -> bool:
         return text_of(span).rstrip().endswith(":")
@@ -144,7 +149,7 @@ def segment(paragraphs: Sequence[tuple[int, str, Placement, bool]]) -> list[Unit
         sents, placement, item = groups[i]
         nxt = groups[i + 1] if i + 1 < len(groups) else None
         if is_leadin(sents[-1]):
-            if nxt is not None and nxt[2] and nxt[1] == placement:
+            if nxt is not None and nxt[2] and nxt[1] == placement and joinable(sents, nxt[0]):
                 # move the lead-in sentence forward onto the first item
                 lead = [sents[-1]]
                 rest = sents[:-1]
@@ -155,11 +160,12 @@ def segment(paragraphs: Sequence[tuple[int, str, Placement, bool]]) -> list[Unit
                 continue
             if len(sents) == 1:
                 prev = merged[-1] if merged else None
-                if prev is not None and prev[1].section == placement.section:
+                if (prev is not None and prev[1].section == placement.section
+                        and joinable(prev[0], sents)):
                     merged[-1] = (prev[0] + sents, prev[1], prev[2])
                     i += 1
                     continue
-                if nxt is not None:
+                if nxt is not None and joinable(sents, nxt[0]):
                     groups[i + 1] = (sents + nxt[0], nxt[1], nxt[2])
                     i += 1
                     continue
@@ -174,11 +180,13 @@ def segment(paragraphs: Sequence[tuple[int, str, Placement, bool]]) -> list[Unit
         sents, placement, item = merged[i]
         short = len(sents) == 1 and sents[0].words < SHORT_WORDS and not item
         nxt = merged[i + 1] if i + 1 < len(merged) else None
-        if short and nxt is not None and nxt[1] == placement and not nxt[2] and _fits(sents, nxt[0]):
+        if (short and nxt is not None and nxt[1] == placement and not nxt[2]
+                and _fits(sents, nxt[0]) and joinable(sents, nxt[0])):
             merged[i + 1] = (sents + nxt[0], placement, False)
             i += 1
             continue
-        if short and out and out[-1][1] == placement and not out[-1][2] and _fits(out[-1][0], sents):
+        if (short and out and out[-1][1] == placement and not out[-1][2]
+                and _fits(out[-1][0], sents) and joinable(out[-1][0], sents)):
             out[-1] = (out[-1][0] + sents, placement, False)
             i += 1
             continue

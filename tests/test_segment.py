@@ -1,6 +1,6 @@
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from clonus_index.ingest import ingest_document
 from clonus_index.reading import read_text
@@ -110,6 +110,7 @@ _block_sep = st.sampled_from(["  ", "   ", " ", "\n", "    "])
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(_sentence, _block_sep), min_size=1, max_size=25))
+@example([("0:", "  "), ("0", "  "), ("0.", "  ")])  # a lead-in, then a heading
 def test_segmentation_loses_and_duplicates_nothing(parts):
     raw = "".join(s + sep for s, sep in parts)
     doc = read_text(raw)

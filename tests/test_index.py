@@ -1,0 +1,145 @@
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import clonus_index
+from clonus_index import (IndexDamagedError, IndexNotFoundError, IndexVersionError,
+                          build_index, ingest, open_index)
+from clonus_index.index import CURRENT, default_index_dir, read_index, write_index
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _ids(index, query="botox injections"):
+    return [h.passage.id for h in index.search(query)]
+
+
+def _generations(path: Path):
+    return sorted(p.name for p in path.iterdir() if p.name.startswith("gen-"))
+
+
+def test_readers_see_the_old_index_until_the_swap(tmp_path, seed_path, seed_corpus):
+    path = tmp_path / "ix"
+    old = build_index([seed_path], path)
+    before = _ids(old)
+    old_generation = (path / CURRENT).read_text().strip()
+    seen = {}
+
+    def mid_build(tmp: Path) -> None:
+        # The new generation is complete on disk but not yet published.
+        seen["current"] = (path / CURRENT).read_text().strip()
+        seen["ids"] = _ids(open_index(path))
+        seen["tmp_is_index"] = tmp.name.endswith(".tmp")
+
+    smaller = clonus_index.Corpus(seed_corpus.articles, seed_corpus.passages[:10])
+    write_index(smaller, path, storage_hook=mid_build)
+    assert seen == {"current": old_generation, "ids": before, "tmp_is_index": True}
+    new = open_index(path)
+    assert len(new) == 10 and len(old) == len(seed_corpus.passages)
+    assert (path / CURRENT).read_text().strip() != old_generation
+    assert not any(p.name.endswith(".tmp") for p in path.iterdir())
+    # the old generation is kept one build longer for readers that were opening it
+    assert old_generation in _generations(path)
+    write_index(smaller, path)
+    assert old_generation not in _generations(path) and len(_generations(path)) == 2
+
+
+def test_failed_build_keeps_the_previous_index_and_releases_the_lock(tmp_path, seed_path, seed_corpus):
+    path = tmp_path / "ix"
+    build_index([seed_path], path)
+    before = _ids(open_index(path))
+
+    def disk_full(tmp: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        write_index(seed_corpus, path, storage_hook=disk_full)
+    assert _ids(open_index(path)) == before
+    assert not any(p.name.endswith(".tmp") for p in path.iterdir())
+    write_index(seed_corpus, path, lock_wait=0)  # lock was released: no waiting needed
+
+
+def test_incompatible_schema_version_asks_for_a_rebuild(tmp_path, seed_path):
+    path = tmp_path / "ix"
+    build_index([seed_path], path)
+    meta_file = path / (path / CURRENT).read_text().strip() / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["schema_version"] = 0
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(IndexVersionError, match=r"schema version 0.*rebuild it with: clonus-index build"):
+        open_index(path)
+
+
+def test_missing_empty_and_foreign_folders(tmp_path, seed_corpus):
+    with pytest.raises(IndexNotFoundError, match="no index here; build one with"):
+        open_index(tmp_path / "nope")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(IndexNotFoundError, match="folder is empty; rebuild it with"):
+        open_index(empty)
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
+    with pytest.raises(IndexNotFoundError, match="not a clonus_index index"):
+        open_index(foreign)
+    with pytest.raises(IndexDamagedError, match="not a clonus_index index and is not empty"):
+        write_index(seed_corpus, foreign)
+    assert [p.name for p in foreign.iterdir()] == ["cat.jpg"]
+
+
+def test_opening_retries_while_a_swap_settles(tmp_path, seed_path, monkeypatch):
+    path = tmp_path / "ix"
+    build_index([seed_path], path)
+    import clonus_index.index as index_module
+    real = index_module._read_generation
+    calls = []
+
+    def flaky(p):
+        calls.append(p)
+        if len(calls) < 3:
+            raise FileNotFoundError(2, "No such file", str(p / "gen-x" / "_MAIN_1.toc"))
+        return real(p)
+
+    monkeypatch.setattr(index_module, "_read_generation", flaky)
+    assert len(read_index(path).articles) == 1
+    assert len(calls) == 3
+
+
+def test_default_index_location_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("CLONUS_INDEX_DIR", raising=False)
+    assert default_index_dir().parent == tmp_path / "xdg" / "clonus_index"
+    monkeypatch.setenv("CLONUS_INDEX_DIR", str(tmp_path / "mine"))
+    assert default_index_dir() == tmp_path / "mine"
+    index = open_index()
+    assert index.path == tmp_path / "mine" and len(index) > 20
+
+
+def test_bundled_index_rebuilds_when_its_source_changed(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLONUS_INDEX_DIR", str(tmp_path / "ix"))
+    first = open_index()
+    meta_file = first._stored.generation / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["sources_hash"] = "from an older article"
+    meta_file.write_text(json.dumps(meta))
+    second = open_index()
+    assert second._stored.generation != first._stored.generation
+    assert second.meta["sources_hash"] != "from an older article"
+    assert open_index()._stored.generation == second._stored.generation  # not rebuilt again
+
+
+@pytest.mark.slow
+def test_two_first_users_of_the_bundled_corpus_both_succeed(tmp_path):
+    env = dict(os.environ, CLONUS_INDEX_DIR=str(tmp_path / "fresh"), PYTHONPATH=str(ROOT))
+    code = "import clonus_index; print(clonus_index.search('botox')[0].passage.id)"
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    assert len({out for out, _ in outs}) == 1
+    assert len(_generations(tmp_path / "fresh")) == 1

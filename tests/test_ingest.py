@@ -1,0 +1,95 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clonus_index import ingest, write_jsonl
+from clonus_index.ingest import article_id_for, articles_path_for
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_seed_article_metadata(seed_corpus):
+    (article,) = seed_corpus.articles
+    assert article.id == "what-is-clonus"
+    assert article.title == "What is clonus? Everything you need to know"
+    assert article.author == "Jon Johnson"
+    assert article.publisher == "Medical News Today"
+    assert article.published.isoformat() == "2018-06-08"
+    assert article.url == "https://www.medicalnewstoday.com/articles/322067.php"
+    assert len(article.references) == 5
+    assert "Please use one of the following" not in article.text
+    assert article.citation("apa") == (
+        "Johnson, J. (2018, June 8). What is clonus? Everything you need to know. "
+        "Medical News Today. https://www.medicalnewstoday.com/articles/322067.php")
+    assert article.citation("mla") == (
+        "Johnson, Jon. \u201cWhat is clonus? Everything you need to know.\u201d Medical News Today, "
+        "MediLexicon, Intl., 8 Jun. 2018, https://www.medicalnewstoday.com/articles/322067.php.")
+
+
+def test_ids_are_stable_across_runs_and_locations(tmp_path, seed_path, seed_corpus):
+    copy = tmp_path / "elsewhere" / "renamed.txt"
+    copy.parent.mkdir()
+    shutil.copy(seed_path, copy)
+    again = ingest([copy])
+    assert [p.id for p in again.passages] == [p.id for p in seed_corpus.passages]
+    assert [p.to_dict() for p in again.passages] == [p.to_dict() for p in seed_corpus.passages]
+    assert len({p.id for p in seed_corpus.passages}) == len(seed_corpus.passages)
+
+
+def test_article_ids_come_from_titles_and_stay_unique(tmp_path, seed_path):
+    assert article_id_for("Tinnitus: causes and treatment") == "tinnitus"
+    for name in ("a.txt", "b.txt"):
+        shutil.copy(seed_path, tmp_path / name)
+    corpus = ingest([tmp_path])
+    assert [a.id for a in corpus.articles] == ["what-is-clonus", "what-is-clonus-2"]
+    assert corpus.passages[-1].id.startswith("what-is-clonus-2-p")
+
+
+def test_jsonl_output_round_trips(tmp_path, seed_corpus):
+    out = tmp_path / "passages.jsonl"
+    passages_path, articles_path = write_jsonl(seed_corpus, out)
+    assert articles_path == articles_path_for(out) == tmp_path / "passages.articles.jsonl"
+    records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert len(records) == len(seed_corpus.passages)
+    assert set(records[0]) == {"id", "article_id", "position", "section", "subsection", "text",
+                               "start", "end", "references"}
+    (article,) = [json.loads(line) for line in articles_path.read_text("utf-8").splitlines()]
+    for r in records:
+        assert article["text"][r["start"]:r["end"]] == r["text"]
+        assert {ref["id"] for ref in r["references"]} <= {ref["id"] for ref in article["references"]}
+
+
+def _script(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / "ingest.py"), *args],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def test_ingest_script_writes_passages_and_a_summary(tmp_path):
+    out = tmp_path / "passages.jsonl"
+    run = _script("source/", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == ""
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "1 article(s), 29 passages" in run.stderr
+    assert len(out.read_text().splitlines()) == 29
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "missing.txt", "missing.txt: no such file or folder"),
+    (lambda d: (d / "latin1.txt").write_bytes(b"Caf\xe9 is good.") and d / "latin1.txt",
+     "latin1.txt: not UTF-8 text"),
+    (lambda d: (d / "empty.txt").write_bytes(b"") or d / "empty.txt", "empty.txt: the file is empty"),
+])
+def test_ingest_script_rejects_bad_input_in_one_line(tmp_path, make, message):
+    path = make(tmp_path)
+    run = _script(str(path), "--out", str(tmp_path / "out.jsonl"))
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("Error: ") and message in line
+    assert not (tmp_path / "out.jsonl").exists()

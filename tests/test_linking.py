@@ -1,0 +1,44 @@
+from clonus_index.linking import link_references, s_stem, topic_terms
+from clonus_index.models import Reference
+
+from conftest import passage_with
+
+
+def _linked(passage):
+    return [r.short() for r in passage.references]
+
+
+def test_named_passages_link_to_the_references_that_speak_to_them(seed_corpus):
+    assert _linked(passage_with(seed_corpus, "Serotonin syndrome is a potentially")) == \
+        ["Volpi-Abadie et al. 2013"]
+    assert _linked(passage_with(seed_corpus, "Botox therapy involves")) == \
+        ["Mcguinness et al. 2013"]
+    assert "Shulman and Annetta 2013" in _linked(passage_with(seed_corpus, "A stroke starves"))
+
+
+def test_links_carry_their_score_and_terms(seed_corpus):
+    p = passage_with(seed_corpus, "Botox therapy involves")
+    (link,) = p.links
+    assert 0.4 <= link.score <= 1.0
+    assert set(link.terms) == {"botulinum", "toxin"}  # "Botox" stands for botulinum toxin
+
+
+def test_passages_no_reference_speaks_to_stay_unlinked(seed_corpus):
+    for phrase in ("Clonus spasms often occur", "Surgery is often the last resort",
+                   "Using heat packs", "This may cause a sustained pulsing in the ankle"):
+        assert passage_with(seed_corpus, phrase).links == ()
+    unlinked = sum(1 for p in seed_corpus.passages if not p.links)
+    assert unlinked >= len(seed_corpus.passages) - 6
+
+
+def test_a_reference_sharing_only_common_words_links_nowhere():
+    passages = ["Treatment of gout helps.", "Gout treatment varies.", "Diet and treatment.",
+                "Treatment again and gout.", "Rest is the only treatment."]
+    ref = Reference(id="r", authors=(), year=None, title="Gout treatment", raw="Gout treatment")
+    assert link_references(passages, [ref]) == [()] * 5
+
+
+def test_topic_terms_fold_plurals_and_drop_notes():
+    assert topic_terms("Clonus: Definition, mechanisms, therapies [Review]") == \
+        ["clonus", "definition", "mechanism", "therapy"]
+    assert s_stem("toxins") == "toxin" and s_stem("clonus") == "clonus"

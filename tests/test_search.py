@@ -1,0 +1,129 @@
+import json
+import time
+
+import pytest
+
+import clonus_index
+from clonus_index import QueryError
+
+
+def _first(index, query, **kw):
+    hits = index.search(query, **kw)
+    assert hits, query
+    return hits[0].passage
+
+
+def test_shortcut_searches_the_bundled_article():
+    hits = clonus_index.search("botox for ankle clonus")
+    top = hits[0]
+    assert top.rank == 1 and top.score > 0
+    assert top.passage.subsection == "Botox injections"
+    assert top.passage.section == "Treatment"
+    assert [r.short() for r in top.passage.references] == ["Mcguinness et al. 2013"]
+    assert top.passage.article.published.isoformat() == "2018-06-08"
+    assert "**Botox**" in top.highlights
+    assert top.highlights.replace("**", "") == top.passage.text
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def test_hit_to_dict_is_plain_json(default_index):
+    hit = default_index.search("serotonin syndrome", limit=1)[0]
+    data = hit.to_dict()
+    assert _plain(data)
+    assert json.loads(json.dumps(data)) == data
+    assert data["passage"]["id"] == hit.passage.id
+    assert data["article"]["title"] == "What is clonus? Everything you need to know"
+    assert data["citation"]["apa"].startswith("Johnson, J. (2018, June 8).")
+    assert [r["title"] for r in data["references"]] == ["Serotonin syndrome"]
+
+
+def test_question_words_do_not_dominate(default_index):
+    assert _first(default_index, "what is the outlook for clonus").section == "Outlook"
+    assert _first(default_index, "what can cause clonus").section == "Causes"
+    assert _first(default_index, "how is it diagnosed").section == "Diagnosis"
+
+
+def test_section_filter(default_index):
+    hits = default_index.search("clonus", section="treatment", limit=50)
+    assert hits and {h.passage.section for h in hits} == {"Treatment"}
+    with pytest.raises(QueryError, match="unknown section 'Cures'; choose one of: Symptoms"):
+        default_index.search("clonus", section="Cures")
+
+
+@pytest.mark.parametrize("query, limit, message", [
+    ("", 5, "query is empty"), ("   \t\n", 5, "query is empty"),
+    ("clonus", 0, "limit must be a whole number of 1 or more"),
+    ("clonus", "3", "limit must be"), ("x" * 20_001, 5, "query is too long"),
+])
+def test_bad_requests_raise_query_error(default_index, query, limit, message):
+    with pytest.raises(QueryError, match=message) as info:
+        default_index.search(query, limit=limit)
+    assert isinstance(info.value, ValueError)
+
+
+def test_query_language_stays_available(default_index):
+    p = _first(default_index, '"muscle relaxers"')
+    assert "muscle relaxers" in p.text
+    hits = default_index.search("botox AND surgery", limit=50)
+    assert all("otox" in h.passage.text and "urg" in h.passage.text for h in hits)
+    assert default_index.search("injections NOT botox") == []  # every one mentions Botox
+    no_botox = default_index.search("injections OR surgery NOT botox", limit=50)
+    assert [h.passage.subsection for h in no_botox] == ["Surgery"]
+    assert _first(default_index, "subsection:surgery").subsection == "Surgery"
+
+
+@pytest.mark.parametrize("query", ['"botox injections', "(botox injections", "botox AND",
+                                   "AND", "OR botox", "data:botox", "id:x botox", "botox)"])
+def test_malformed_or_private_syntax_still_searches_the_words(default_index, query):
+    hits = default_index.search(query)
+    if any(c.isalpha() for c in query.replace("AND", "").replace("OR", "")):
+        assert hits and "Botox" in hits[0].passage.text
+
+
+def test_spelling_is_corrected_and_reported(default_index):
+    hits = default_index.search("clonsu symptoms")
+    assert hits.corrected_query == "clonus symptoms"
+    assert hits.to_dict()["corrected_query"] == "clonus symptoms"
+    assert default_index.search("clonus symptoms").corrected_query is None
+
+
+def test_abbreviations_are_mined_from_the_text(default_index):
+    assert default_index.abbreviations() == {"ms": "multiple sclerosis",
+                                             "mri": "magnetic resonance imaging"}
+    assert "Multiple sclerosis (MS)" in _first(default_index, "MS").text
+
+
+def test_long_query_is_bounded(default_index):
+    query = " ".join(["clonus", "botox", "stroke", "ankle"] * 1250)[:10_000]
+    start = time.perf_counter()
+    hits = default_index.search(query)
+    assert hits
+    assert time.perf_counter() - start < 5  # generous: this guards against a hang, not speed
+
+
+def test_passages_get_and_len(default_index):
+    passages = default_index.passages()
+    assert len(default_index) == len(passages) == 29
+    assert [p.position for p in passages] == list(range(29))
+    p = default_index.get(passages[3].id)
+    assert p == passages[3]
+    with pytest.raises(KeyError, match="no passage with id 'nope'"):
+        default_index.get("nope")
+
+
+def test_explain_shows_the_expanded_query_and_matches(default_index):
+    hit = default_index.search("clonsu prognosis", explain=True)[0]
+    ex = hit.explanation
+    assert "outlook" in ex["parsed_query"]
+    assert {"word": "prognosis", "corrected": None, "alternatives": ["outlook"]} in ex["concepts"]
+    assert ex["concepts"][0]["corrected"] == "clonus"
+    assert "outlook" in ex["matched"]["text"]
