@@ -1,0 +1,169 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from clonus_index import __version__
+from clonus_index.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CliRunner()
+
+
+def run(runner, *args):
+    return runner.invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_search_prints_readable_hits(runner):
+    result = run(runner, "search", "botox for ankle clonus", "--limit", "2")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("1. Treatment > Botox injections  score ")
+    assert lines[0].endswith("what-is-clonus-p21")
+    assert "Some people with clonus respond well to Botox injections." in result.stdout
+    assert "**" not in result.stdout and "\x1b[" not in result.stdout  # no colour off a terminal
+    assert "Source: Johnson, J. (2018, June 8). What is clonus?" in result.stdout
+    assert "Supported by: Mcguinness et al. 2013" in result.stdout
+    assert "\n2. " in result.stdout and "\n3. " not in result.stdout
+    assert result.stderr == ""
+
+
+def test_search_colours_matches_on_a_terminal(runner):
+    result = runner.invoke(cli, ["search", "botox", "--limit", "1"], color=True)
+    assert "\x1b[" in result.stdout and "Botox" in result.stdout
+
+
+def test_search_json_document(runner):
+    result = run(runner, "search", "clonsu symptoms", "--json", "--limit", "3")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert set(data) == {"query", "corrected_query", "hits"}
+    assert data["query"] == "clonsu symptoms" and data["corrected_query"] == "clonus symptoms"
+    assert len(data["hits"]) == 3
+    hit = data["hits"][0]
+    assert set(hit) == {"rank", "score", "passage", "highlights", "article", "citation", "references"}
+    assert hit["rank"] == 1 and hit["passage"]["id"].startswith("what-is-clonus-p")
+
+
+def test_search_did_you_mean_goes_to_stderr(runner):
+    result = run(runner, "search", "clonsu")
+    assert result.stderr.splitlines()[0] == "Did you mean: clonus"
+    assert "Did you mean" not in result.stdout
+
+
+def test_search_explain(runner):
+    result = run(runner, "search", "prognosis", "--explain", "--limit", "1")
+    assert "Parsed query:" in result.stderr and "outlook" in result.stderr
+    assert "Matched section: outlook, text: outlook; BM25F" in result.stdout
+    data = json.loads(run(runner, "search", "prognosis", "--explain", "--json").stdout)
+    assert "outlook" in data["parsed_query"] and "explanation" in data["hits"][0]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search", ""], "Error: query is empty; type some words to search for"),
+    (["search", "  "], "Error: query is empty; type some words to search for"),
+    (["search", "clonus", "--limit", "0"], "Error: limit must be a whole number of 1 or more, not 0"),
+    (["search", "clonus", "--section", "nope"], "Error: unknown section 'nope'; choose one of: "
+                                                "Symptoms, Causes, Diagnosis, Treatment, Outlook"),
+])
+def test_bad_requests_exit_2_with_one_line(runner, args, message):
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [message]
+    assert result.stdout == ""
+
+
+def test_missing_index_is_a_one_line_error(runner, tmp_path):
+    result = runner.invoke(cli, ["search", "clonus", "--index", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: ") and "build one with: clonus-index build SOURCES" in line
+
+
+def test_build_show_passages_info(runner, tmp_path, seed_path):
+    index = tmp_path / "ix"
+    result = run(runner, "build", str(seed_path), "--index", str(index))
+    assert result.exit_code == 0 and result.stdout == ""
+    assert result.stderr.strip() == f"Indexed 29 passages from 1 article(s) into {index}"
+
+    shown = run(runner, "show", "what-is-clonus-p10", "--index", str(index))
+    assert shown.stdout.startswith("what-is-clonus-p10  Causes")
+    assert "Serotonin syndrome is a potentially dangerous reaction" in shown.stdout
+    assert "Volpi-Abadie, J., Kaye, A. M., & Kaye, A. D. (2013, winter)." in shown.stdout
+    data = json.loads(run(runner, "show", "what-is-clonus-p10", "--json", "--index", str(index)).stdout)
+    assert data["references"][0]["title"] == "Serotonin syndrome" and data["references"][0]["score"] > 0
+    missing = runner.invoke(cli, ["show", "nope", "--index", str(index)])
+    assert missing.exit_code == 1 and "no passage with id 'nope'" in missing.stderr
+
+    lines = run(runner, "passages", "--json", "--index", str(index)).stdout.splitlines()
+    assert len(lines) == 29 and json.loads(lines[0])["id"] == "what-is-clonus-p0"
+    plain = run(runner, "passages", "--index", str(index)).stdout.splitlines()
+    assert plain[0].startswith("what-is-clonus-p0\tSymptoms\tClonus spasms often occur")
+
+    info = json.loads(run(runner, "info", "--json", "--index", str(index)).stdout)
+    assert info["passages"] == 29 and info["references"] == 5 and info["schema_version"] == 1
+    assert info["sections"] == ["Symptoms", "Causes", "Diagnosis", "Treatment", "Outlook"]
+    assert info["path"] == str(index)
+    text = run(runner, "info", "--index", str(index)).stdout
+    assert f"Index:           {index}" in text and "Passages:        29" in text
+
+
+def test_build_shows_progress_for_many_files(runner, tmp_path, seed_path):
+    sources = tmp_path / "src"
+    sources.mkdir()
+    for i in range(6):
+        shutil.copy(seed_path, sources / f"article-{i}.txt")
+    result = run(runner, "build", str(sources), "--index", str(tmp_path / "ix"))
+    assert result.exit_code == 0
+    assert "Reading articles" in result.stderr and result.stdout == ""
+    assert "Indexed 174 passages from 6 article(s)" in result.stderr
+
+
+def test_build_errors(runner, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe broken")
+    result = runner.invoke(cli, ["build", str(bad), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"Error: {bad}: not UTF-8 text (bad byte at offset 0); re-save it as UTF-8"
+    assert not (tmp_path / "ix").exists() or not any((tmp_path / "ix").glob("gen-*"))
+    result = runner.invoke(cli, ["build", str(bad)])
+    assert result.exit_code == 2 and "--index PATH" in result.stderr
+
+
+def test_version_and_help(runner):
+    assert run(runner, "--version").stdout.strip() == f"clonus-index, version {__version__}"
+    help_text = run(runner, "-h").stdout
+    for command in ("search", "build", "show", "passages", "info", "ingest"):
+        assert command in help_text
+        sub = run(runner, command, "-h").stdout
+        assert "Example" in sub, command
+
+
+def _installed_command():
+    command = Path(sys.executable).parent / "clonus-index"
+    assert command.exists(), "install the project first: pip install '.[test]'"
+    return str(command)
+
+
+@pytest.mark.slow
+def test_installed_command_works_from_any_directory(tmp_path):
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run([_installed_command(), "search", "what causes clonus", "--json"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["hits"][0]["passage"]["section"] == "Causes"
+    bad = subprocess.run([_installed_command(), "search", " "], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "Error: query is empty; type some words to search for"
