@@ -16,8 +16,10 @@ import click
 
 from . import __version__
 from .errors import ClonusIndexError, QueryError
+from .evaluate import DEPTH, evaluate, load_questions
 from .ingest import ingest, write_jsonl
-from .output import dumps, format_hit, format_info, format_passage, passage_lines
+from .output import (dumps, format_hit, format_info, format_passage, format_report,
+                     passage_lines)
 from .reading import iter_sources
 from .search import Index, build_index, open_index
 
@@ -229,6 +231,27 @@ def ingest_command(sources: tuple[Path, ...], out: Path, articles_out: Optional[
     click.echo(f"{len(corpus.articles)} article(s), {len(corpus.passages)} passages "
                f"({linked} linked to {references} references) -> {passages_path}, "
                f"{articles_path}", err=True)
+
+
+@cli.command(name="eval")
+@click.argument("questions", type=click.Path(path_type=Path))
+@json_option
+@index_option
+@_errors
+def eval_command(questions: Path, as_json: bool, index_path: Optional[Path]) -> None:
+    """Measure retrieval quality on QUESTIONS (JSON Lines of {"q", "keys", "kind"}).
+
+    Reports success@1, success@3 and MRR@10, overall and per kind, and lists
+    the questions whose first passage did not answer them.
+
+    \b
+    Example:
+        clonus-index eval tests/data/questions.jsonl
+    """
+    index = _open(index_path)
+    report = evaluate(lambda q: [h.passage.text for h in index.search(q, limit=DEPTH)],
+                      load_questions(questions))
+    click.echo(dumps(report.to_dict()) if as_json else format_report(report))
 
 
 def main() -> None:

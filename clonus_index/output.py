@@ -101,6 +101,25 @@ def format_info(info: dict) -> str:
     return "\n".join(lines)
 
 
+def format_report(report) -> str:
+    """An evaluation report: a table per kind, then the misses with their rank."""
+    rows = [("kind", "n", "s@1", "s@3", "MRR@10")]
+    for kind, m in list(report.by_kind.items()) + [("all", report.overall)]:
+        rows.append((kind, str(m["questions"]), f"{m['success@1']:.3f}",
+                     f"{m['success@3']:.3f}", f"{m['mrr@10']:.3f}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
+                       enumerate(zip(row, widths))) for row in rows]
+    misses = report.misses
+    if misses:
+        lines.append("")
+        lines.append(f"Misses ({len(misses)}):")
+        for o in misses:
+            where = f"rank {o.rank}" if o.rank else "not in top 10"
+            lines.append(f"  {where:>13}  [{o.question.kind}] {o.question.q}")
+    return "\n".join(lines)
+
+
 def passage_lines(passages: Iterable[Passage]) -> Iterable[str]:
     """One line per passage: id, place, opening words."""
     for p in passages:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from .errors import QueryError
 from .resources import load
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "Concept", "validate", "uses_syntax",
-           "words_of", "concepts", "mine_abbreviations", "normalise_for_match"]
+           "words_of", "concepts", "synonym_table", "mine_abbreviations", "normalise_for_match"]
 
 #: Longer queries are refused with a message (pasting a whole page is a mistake).
 MAX_QUERY_CHARS = 20_000
@@ -73,14 +72,24 @@ class Concept:
         return tuple(forms)
 
 
-@lru_cache(maxsize=1)
-def _synonyms() -> dict[str, tuple[str, ...]]:
+def _identity(text: str) -> str:
+    return text
+
+
+def synonym_table(key: Callable[[str], str] = _identity) -> dict[str, tuple[str, ...]]:
+    """Phrase -> its synonyms, from ``data/synonyms.json``, with lookup keys made by ``key``.
+
+    Search passes its stemmer as ``key``, so "treated" finds the group of "treat".
+    """
     table: dict[str, list[str]] = {}
     for group in load("synonyms")["groups"]:
         for phrase in group:
-            key = phrase.lower()
-            table.setdefault(key, [])
-            table[key].extend(p.lower() for p in group if p.lower() != key and p.lower() not in table[key])
+            k = key(phrase.lower())
+            if not k:
+                continue
+            table.setdefault(k, [])
+            table[k].extend(p.lower() for p in group
+                            if p.lower() != phrase.lower() and p.lower() not in table[k])
     return {k: tuple(v) for k, v in table.items()}
 
 
@@ -109,17 +118,21 @@ def mine_abbreviations(texts: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def concepts(query: str, abbreviations: Optional[dict[str, str]] = None) -> list[Concept]:
+def concepts(query: str, abbreviations: Optional[dict[str, str]] = None,
+             synonyms: Optional[dict[str, tuple[str, ...]]] = None,
+             key: Callable[[str], str] = _identity) -> list[Concept]:
     """The concepts of a plain query: content words with their expansions.
 
     Question and stop words ("what", "is", "the", "can I") are dropped unless
     nothing else is left; a long form written out ("multiple sclerosis") gains
     its abbreviation and vice versa; multi-word synonym phrases typed in full
-    ("botulinum toxin") become one concept.
+    ("botulinum toxin") become one concept. ``synonyms`` is a table from
+    :func:`synonym_table` built with the same ``key``.
     """
     abbreviations = abbreviations or {}
     long_forms = {v: k for k, v in abbreviations.items()}
-    synonyms = _synonyms()
+    if synonyms is None:
+        synonyms = synonym_table(key)
     words = words_of(query)[:MAX_QUERY_WORDS]
     stop = _stopwords()
     content = [w for w in words if w not in stop] or words
@@ -130,8 +143,8 @@ def concepts(query: str, abbreviations: Optional[dict[str, str]] = None) -> list
         # Longest multi-word phrase first: synonyms and written-out long forms.
         for n in (4, 3, 2):
             phrase = " ".join(content[i:i + n])
-            if len(content[i:i + n]) == n and (phrase in synonyms or phrase in long_forms):
-                alts = list(synonyms.get(phrase, ()))
+            if len(content[i:i + n]) == n and (key(phrase) in synonyms or phrase in long_forms):
+                alts = list(synonyms.get(key(phrase), ()))
                 if phrase in long_forms:
                     alts.append(long_forms[phrase])
                 result.append(Concept(phrase, tuple(alts)))
@@ -141,7 +154,7 @@ def concepts(query: str, abbreviations: Optional[dict[str, str]] = None) -> list
         if matched:
             continue
         word = content[i]
-        alts = list(synonyms.get(word, ()))
+        alts = list(synonyms.get(key(word), ()))
         if word in abbreviations:
             alts.append(abbreviations[word])
         result.append(Concept(word, tuple(a for a in alts if a != word)))

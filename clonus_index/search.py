@@ -27,7 +27,10 @@ from .index import (FIELD_BOOSTS, StoredIndex, bundled_index, make_schema, passa
                     read_index, sources_hash, write_index)
 from .ingest import ingest
 from .models import Article, Hit, Passage
-from .query import Concept, concepts, mine_abbreviations, uses_syntax, validate, words_of
+from .query import (Concept, concepts, mine_abbreviations, synonym_table, uses_syntax, validate,
+                    words_of)
+from .sections import asks_definition, intent_kinds
+from .segment import split_sentences
 
 __all__ = ["Index", "Results", "open_index", "build_index", "search", "SEARCH_SECONDS",
            "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE"]
@@ -46,7 +49,15 @@ ALTERNATIVE_WEIGHT = 0.7
 #: Re-ranking: score * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2).
 COVERAGE_FLOOR = 0.3
 #: Bonus weight of the whole question's words appearing close together.
-PROXIMITY_BOOST = 1.5
+PROXIMITY_BOOST = 0.5
+PROXIMITY_SLOP = 2
+#: Re-ranking factors, each explainable on its own:
+#: a sentence of the passage opens with something the question asks about;
+SUBJECT_BOOST = 0.3
+#: the passage is in a section the question asks for ("how is it treated");
+INTENT_BOOST = 0.4
+#: for "what is X" questions, earlier passages (up to this much for the first).
+LEAD_BOOST = 0.3
 
 
 class _Mark(highlight.Formatter):
@@ -89,6 +100,9 @@ class _Plan:
     concepts: list[Concept] = field(default_factory=list)
     corrected: Optional[str] = None
     concept_terms: list[set[tuple[str, bytes]]] = field(default_factory=list)
+    concept_stems: list[list[tuple[str, ...]]] = field(default_factory=list)
+    intents: set[str] = field(default_factory=set)
+    definition: bool = False
 
 
 class Index:
@@ -109,15 +123,31 @@ class Index:
         order = {aid: i for i, aid in enumerate(stored.articles)}
         passages.sort(key=lambda p: (order[p.article.id], p.position))
         self._passages = {p.id: p for p in passages}
-        self._vocabulary = {t.decode("utf-8") if isinstance(t, bytes) else t
-                            for t in reader.lexicon("words")}
+        self._vocabulary = {_text(t) for t in reader.lexicon("words")}
+        self._stems = {_text(t) for t in reader.lexicon("text")}
+        self._kinds = {fields["id"]: set(fields["section_key"].split(","))
+                       for fields in reader.all_stored_fields()}
+        self._openings = {p.id: self._openings_of(p.text) for p in passages}
+        self._article_sizes: dict[str, int] = {}
+        for p in passages:
+            self._article_sizes[p.article.id] = self._article_sizes.get(p.article.id, 0) + 1
         self._abbreviations = mine_abbreviations(a.text for a in stored.articles.values())
+        self._synonyms = synonym_table(self._stem_key)
         sections: dict[str, str] = {}
         for fields in reader.all_stored_fields():
             for key in fields["section_key"].split(","):
                 sections.setdefault(key, key)
         self._section_keys = sorted(sections)
         self._sections = list(dict.fromkeys(p.section for p in passages))
+
+    def _stem_key(self, phrase: str) -> str:
+        """A phrase's lookup key for synonyms: its stems, so word forms share a group."""
+        return " ".join(self._tokens("text", phrase)) or phrase
+
+    def _openings_of(self, text: str) -> list[tuple[str, ...]]:
+        """The first content-word stems of each sentence: what the sentence is about."""
+        return [tuple(self._tokens("text", block[a:b])[:4])
+                for block in text.split("\n\n") for a, b in split_sentences(block)]
 
     # -- introspection -------------------------------------------------------
 
@@ -226,49 +256,66 @@ class Index:
             parsed = self._parse_syntax(query)
             if parsed is not None:
                 return _Plan(parsed)
-        found = self._correct(concepts(query, self._abbreviations))
+        found = self._correct(concepts(query, self._abbreviations, self._synonyms,
+                                       self._stem_key))
         if not found:
             return _Plan(wq.NullQuery)
         parts = []
         concept_terms: list[set[tuple[str, bytes]]] = []
+        concept_stems: list[list[tuple[str, ...]]] = []
         for c in found:
             q, terms = self._concept_query(c)
             parts.append(q)
             concept_terms.append(terms)
+            concept_stems.append([tuple(self._tokens("text", f)) for f in c.all_forms])
         # Proximity: the question's own content words close together in the text.
         stems = [s for c in found for s in self._tokens("text", c.corrected or c.word)]
         if len(stems) > 1:
-            parts.append(wq.Phrase("text", stems, slop=3, boost=PROXIMITY_BOOST))
+            parts.append(wq.Phrase("text", stems, slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST))
         corrected = None
         if any(c.corrected for c in found):
             corrected = query
             for c in found:
                 if c.corrected:
                     corrected = re.sub(rf"(?i)\b{re.escape(c.word)}\b", c.corrected, corrected)
-        return _Plan(wq.Or(parts), found, corrected, concept_terms)
+        return _Plan(wq.Or(parts), found, corrected, concept_terms, concept_stems,
+                     intent_kinds(corrected or query), asks_definition(corrected or query))
 
     def _concept_query(self, concept: Concept):
-        alternatives = []
+        """One concept as a query: the best of its forms counts, not their sum.
+
+        Each form (the word typed, its correction, synonyms, expansions) is
+        searched in every public field with the field's BM25F weight; a
+        disjunction-max keeps a passage that matches three synonyms from
+        outscoring one that matches the word itself.
+        """
+        forms = []
         terms: set[tuple[str, bytes]] = set()
         for i, form in enumerate(concept.all_forms):
             weight = 1.0 if i == 0 else ALTERNATIVE_WEIGHT
             stems = self._tokens("text", form)
             if not stems:
                 continue
+            fields = []
             for fieldname in PUBLIC_FIELDS:
                 boost = FIELD_BOOSTS[fieldname] * weight
                 if len(stems) == 1:
-                    alternatives.append(wq.Term(fieldname, stems[0], boost=boost))
+                    fields.append(wq.Term(fieldname, stems[0], boost=boost))
                 else:
-                    alternatives.append(wq.Phrase(fieldname, stems, boost=boost))
+                    fields.append(wq.Phrase(fieldname, stems, boost=boost))
                 terms.update((fieldname, s.encode("utf-8")) for s in stems)
-        return (wq.Or(alternatives) if alternatives else wq.NullQuery), terms
+            forms.append(wq.Or(fields))
+        if not forms:
+            return wq.NullQuery, terms
+        return (forms[0] if len(forms) == 1 else wq.DisjunctionMax(forms, tiebreak=0.1)), terms
 
     def _correct(self, found: list[Concept]) -> list[Concept]:
         """Swap in a spelling correction for words the index has never seen."""
         out = []
         for c in found:
-            if " " in c.word or c.word in self._vocabulary or len(c.word) < 4 or c.word.isdigit():
+            known = (c.word in self._vocabulary
+                     or all(s in self._stems for s in self._tokens("text", c.word)))
+            if " " in c.word or known or len(c.word) < 4 or c.word.isdigit():
                 out.append(c)
                 continue
             if any(a in self._vocabulary for a in c.alternatives):
@@ -288,7 +335,8 @@ class Index:
                     parts.append(wq.FuzzyTerm("words", w, maxdist=1 if len(w) < 7 else 2,
                                               prefixlength=1))
         query = self._bounded(wq.Or(parts)) if parts else wq.NullQuery
-        return _Plan(query, plan.concepts, plan.corrected, plan.concept_terms)
+        return _Plan(query, plan.concepts, plan.corrected, plan.concept_terms, plan.concept_stems,
+                     plan.intents, plan.definition)
 
     def _parse_syntax(self, query: str):
         """Parse query-language input over the public fields; None if it yields nothing."""
@@ -340,16 +388,33 @@ class Index:
         results.formatter = _Mark()
         return list(results)
 
+    def _factors(self, hit, plan: _Plan) -> dict[str, float]:
+        """The re-ranking multipliers for one hit, by name (shown by ``explain``)."""
+        factors: dict[str, float] = {}
+        total = len(plan.concept_terms)
+        if not total:
+            return factors
+        matched = set(hit.matched_terms()) if hit.results.has_matched_terms() else set()
+        coverage = sum(1 for terms in plan.concept_terms if terms & matched) / total
+        factors["coverage"] = COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2
+        openings = self._openings.get(hit["id"], [])
+        if any(stems and opening[:len(stems)] == stems
+               for forms in plan.concept_stems for stems in forms for opening in openings):
+            factors["subject"] = 1 + SUBJECT_BOOST
+        if {k.lower() for k in plan.intents} & self._kinds.get(hit["id"], set()):
+            factors["intent"] = 1 + INTENT_BOOST
+        if plan.definition:
+            passage = self._passages[hit["id"]]
+            size = self._article_sizes.get(passage.article.id, 1)
+            factors["lead"] = 1 + LEAD_BOOST * (1 - passage.position / max(size, 1))
+        return factors
+
     def _rerank(self, found, plan: _Plan):
         scored = []
-        total = len(plan.concept_terms)
         for hit in found:
             score = hit.score or 0.0
-            if total:
-                matched = set(hit.matched_terms()) if hit.results.has_matched_terms() else set()
-                covered = sum(1 for terms in plan.concept_terms if terms & matched)
-                coverage = covered / total
-                score *= COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2
+            for value in self._factors(hit, plan).values():
+                score *= value
             scored.append((score, hit))
         # Ties go to reading order, so equal passages come back in a stable order.
         scored.sort(key=lambda sh: (-sh[0], sh[1].docnum))
@@ -372,10 +437,16 @@ class Index:
                               "alternatives": list(c.alternatives)} for c in plan.concepts],
                 "matched": by_field,
                 "bm25f": round(hit.score or 0.0, 4),
+                "factors": {k: round(v, 4) for k, v in self._factors(hit, plan).items()},
+                "intents": sorted(plan.intents),
                 "score": round(score, 4),
             }
         return Hit(rank=rank, score=score, passage=passage, highlights=marked or passage.text,
                    matched_terms=tuple(t for _, t in matched), explanation=explanation)
+
+
+def _text(term) -> str:
+    return term.decode("utf-8") if isinstance(term, bytes) else term
 
 
 def _lift_nots(q):

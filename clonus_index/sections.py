@@ -15,7 +15,8 @@ from typing import Optional, Sequence
 from .reading import Block
 from .resources import load
 
-__all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "section_names"]
+__all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "section_names",
+           "intent_kinds", "asks_definition"]
 
 #: What a new section costs in the inference, in cue hits. Higher means fewer,
 #: longer sections; one strong cue sentence is about two hits.
@@ -47,6 +48,19 @@ def classify_heading(text: str) -> Optional[str]:
         if any(_matches(lowered, h) for h in section["heading"]):
             return section["name"]
     return None
+
+
+def intent_kinds(question: str) -> set[str]:
+    """The section kinds a question asks for ("how is it treated" -> {"Treatment"})."""
+    lowered = question.lower()
+    return {section["name"] for section in load("sections")["sections"]
+            if any(_matches(lowered, word) for word in section.get("intent", ()))}
+
+
+def asks_definition(question: str) -> bool:
+    """True for "what is X", "define X", "meaning of X": questions after a definition."""
+    lowered = " ".join(question.lower().split())
+    return any(re.search(p, lowered) for p in load("sections")["definition_questions"])
 
 
 def cue_scores(text: str) -> dict[str, float]:
