@@ -91,10 +91,14 @@ def read_document(path: str | Path) -> Document:
         raise IngestError(
             f"{path}: not UTF-8 text (bad byte at offset {exc.start}); re-save it as UTF-8"
         ) from None
-    if path.suffix.lower() in (".html", ".htm"):
-        doc = read_html(text, source=path.as_posix())
-    else:
-        doc = read_text(text, source=path.as_posix())
+    try:
+        if path.suffix.lower() in (".html", ".htm"):
+            doc = read_html(text, source=path.as_posix())
+        else:
+            doc = read_text(text, source=path.as_posix())
+    except RecursionError:
+        raise IngestError(f"{path}: the page is nested too deeply to read; "
+                          "simplify its HTML") from None
     if not any(b.kind == "text" for b in doc.blocks):
         raise IngestError(f"{path}: no article text found in it")
     return doc
@@ -230,7 +234,7 @@ def read_text(text: str, source: str = "<text>") -> Document:
 # HTML
 # --------------------------------------------------------------------------
 
-_TEXT_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "dd", "dt", "blockquote", "pre")
+_TEXT_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "dd", "dt", "pre")
 _CONTAINERS = ("div", "section", "article", "main", "body", "td", "blockquote")
 
 
@@ -266,25 +270,26 @@ def _is_boilerplate(el) -> bool:
 
 
 def _text_of(el) -> str:
-    """An element's text without nested lists, which are read as items of their own."""
+    """An element's text without nested lists, which are read as items of their own.
+
+    Iterative, so a deeply nested page cannot exhaust the recursion limit.
+    """
     from bs4 import NavigableString, Tag
 
     parts: list[str] = []
-
-    def walk(node) -> None:
-        for child in node.children:
-            if isinstance(child, NavigableString):
-                if type(child) is NavigableString:  # not comments or doctypes
-                    parts.append(str(child))
-            elif isinstance(child, Tag):
-                if child.name in ("ul", "ol"):
-                    continue
-                if child.name == "br":
-                    parts.append(" ")
-                    continue
-                walk(child)
-
-    walk(el)
+    stack = list(reversed(list(el.children)))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, NavigableString):
+            if type(node) is NavigableString:  # not comments or doctypes
+                parts.append(str(node))
+        elif isinstance(node, Tag):
+            if node.name in ("ul", "ol"):
+                continue
+            if node.name == "br":
+                parts.append(" ")
+                continue
+            stack.extend(reversed(list(node.children)))
     return clean_text("".join(parts))
 
 
@@ -324,34 +329,36 @@ def read_html(text: str, source: str = "<html>") -> Document:
             if block is not None and block.name not in ("body", "article", "main", "[document]"):
                 cite_parts.append(block.get_text(" "))
                 block.decompose()
-    for el in soup.find_all(list(boiler["drop_tags"])):
-        if not getattr(el, "decomposed", False):
-            el.decompose()
-    for el in soup.find_all(True):
-        if getattr(el, "decomposed", False) or el.attrs is None:
-            continue
-        if el.name not in ("html", "body", "article", "main") and _is_boilerplate(el):
-            el.decompose()
-
     root = soup.find("article") or soup.find("main") or soup.body or soup
     ref_headings = {h.lower() for h in boiler["reference_headings"]}
+    drop_tags = set(boiler["drop_tags"])
     blocks: list[Block] = []
     references: list[str] = []
     in_references = False
     ref_level = 0
-    for el in root.descendants:
+    # One iterative walk in document order: linear in the page's size and
+    # safe for any nesting depth. ``inside`` is True below a p or li, whose
+    # text was already taken whole.
+    stack: list[tuple[object, bool]] = [(c, False) for c in reversed(list(root.children))]
+    while stack:
+        el, inside = stack.pop()
         if isinstance(el, NavigableString):
             parent = el.parent
-            if (type(el) is NavigableString and parent is not None and parent.name in _CONTAINERS
-                    and el.strip() and not in_references):
+            if (type(el) is NavigableString and not inside and not in_references
+                    and parent is not None and parent.name in _CONTAINERS and el.strip()):
                 loose = clean_text(str(el))
                 if loose and not _drop(loose):
                     blocks.append(Block("text", loose))
             continue
-        if not isinstance(el, Tag) or el.name not in _TEXT_TAGS:
+        if not isinstance(el, Tag):
             continue
-        if el.name in ("p", "dd", "dt", "blockquote", "pre") and el.find_parent(["li", "p"]):
+        if el.name in drop_tags or _is_boilerplate(el):
             continue
+        if el.name not in _TEXT_TAGS or (inside and el.name != "li"):
+            stack.extend((c, inside) for c in reversed(list(el.children)))
+            continue
+        if el.name == "li":  # nested lists inside an item are items of their own
+            stack.extend((c, True) for c in reversed(list(el.children)))
         content = _text_of(el)
         if not content:
             continue
