@@ -9,16 +9,17 @@
 __version__ = "0.1.0"
 
 from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
-                     IndexNotFoundError, IndexStateError, IndexVersionError, IngestError,
+                     IndexNotFoundError, IndexStateError, IndexVersionError, IndexWriteError,
+                     IngestError,
                      QueryError)
-from .ingest import Corpus, ingest, write_jsonl
+from .pipeline import Corpus, ingest, write_jsonl
 from .models import Article, Hit, Passage, Reference, ReferenceLink
-from .search import Index, Results, build_index, open_index, search
+from .searching import Index, Results, build_index, open_index, search
 
 __all__ = [
     "__version__",
     "Article", "Reference", "ReferenceLink", "Passage", "Hit", "Corpus", "Index", "Results",
     "ingest", "write_jsonl", "open_index", "build_index", "search",
     "ClonusIndexError", "IngestError", "QueryError", "IndexStateError", "IndexNotFoundError",
-    "IndexVersionError", "IndexDamagedError", "IndexBusyError", "CacheError",
+    "IndexVersionError", "IndexDamagedError", "IndexBusyError", "IndexWriteError", "CacheError",
 ]

@@ -17,11 +17,11 @@ import click
 from . import __version__
 from .errors import ClonusIndexError, QueryError
 from .evaluate import DEPTH, evaluate, load_questions
-from .ingest import ingest, write_jsonl
+from .pipeline import ingest, write_jsonl
 from .output import (dumps, format_hit, format_info, format_passage, format_report,
                      passage_lines)
 from .reading import iter_sources
-from .search import Index, build_index, open_index
+from .searching import Index, build_index, open_index
 
 __all__ = ["cli", "main"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "ClonusIndexError", "IngestError", "QueryError", "IndexStateError", "IndexNotFoundError",
-    "IndexVersionError", "IndexBusyError", "IndexDamagedError", "CacheError",
+    "IndexVersionError", "IndexBusyError", "IndexDamagedError", "IndexWriteError", "CacheError",
 ]
 
 
@@ -42,6 +42,17 @@ class IndexDamagedError(IndexStateError):
 
 class IndexBusyError(IndexStateError):
     """Another process is building the same index and did not finish in time."""
+
+
+class IndexWriteError(IndexStateError, OSError):
+    """A build could not write its files (disk full, read-only folder); the old index stands."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class CacheError(ClonusIndexError, OSError):

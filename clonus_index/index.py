@@ -27,9 +27,9 @@ from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from . import __version__
-from .errors import (CacheError, IndexBusyError, IndexDamagedError, IndexNotFoundError,
-                     IndexVersionError)
-from .ingest import Corpus, ingest
+from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
+                     IndexNotFoundError, IndexVersionError, IndexWriteError)
+from .pipeline import Corpus, ingest
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
 from .resources import bundled_corpus
@@ -220,9 +220,15 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
             os.fsync(fh.fileno())
         os.replace(pointer, path / CURRENT)
         _fsync_dir(path)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         _cleanup(path, keep={g for g in (previous, _current_generation(path)) if g})
+        if isinstance(exc, OSError) and not isinstance(exc, ClonusIndexError):
+            state = "the previous index is unchanged" if previous else "nothing was written"
+            reason = exc.strerror or str(exc)
+            raise IndexWriteError(
+                f"{path}: could not write the index ({reason}); {state}. "
+                "Free some space, or choose another folder with --index PATH", reason) from None
         raise
     # Keep the previous generation one build longer: a reader that read
     # CURRENT just before the swap may still be opening it.
@@ -381,18 +387,17 @@ def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
                     if stored.meta.get("sources_hash") == digest:
                         return stored
                 _write_generation(ingest([corpus_dir]), target, digest)
-        except PermissionError as exc:
-            raise CacheError(_cache_message(target, exc)) from None
-        except OSError as exc:
-            if isinstance(exc, (IndexBusyError, IndexDamagedError)) or exc.errno is None:
-                raise
+        except (IndexBusyError, IndexDamagedError):
+            raise
+        except OSError as exc:  # includes IndexWriteError: the cache cannot be written
             raise CacheError(_cache_message(target, exc)) from None
         return read_index(target)
 
 
 def _cache_message(target: Path, exc: OSError) -> str:
-    return (f"{target}: cannot write the index cache ({exc.strerror or exc}); "
-            "choose another folder with CLONUS_INDEX_DIR=PATH or --index PATH")
+    reason = exc.reason if isinstance(exc, IndexWriteError) else (exc.strerror or exc)
+    return (f"{target}: cannot write the bundled article's index there ({reason}); "
+            "choose another folder with CLONUS_INDEX_DIR=PATH, or use --index PATH")
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@ import re
 
 from hypothesis import example, given, settings, strategies as st
 
-from clonus_index.ingest import ingest_document
+from clonus_index.pipeline import ingest_document
 from clonus_index.reading import read_text
 from clonus_index.segment import MAX_SENTENCES, MAX_WORDS, split_sentences
 

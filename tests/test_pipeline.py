@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from clonus_index import ingest, write_jsonl
-from clonus_index.ingest import article_id_for, articles_path_for
+from clonus_index.pipeline import article_id_for, articles_path_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

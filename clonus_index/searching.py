@@ -25,7 +25,7 @@ from whoosh.scoring import BM25F
 from .errors import IndexDamagedError, QueryError
 from .index import (FIELD_BOOSTS, StoredIndex, bundled_index, make_schema, passage_from_stored,
                     read_index, sources_hash, write_index)
-from .ingest import ingest
+from .pipeline import ingest
 from .models import Article, Hit, Passage
 from .query import (Concept, concepts, mine_abbreviations, synonym_table, uses_syntax, validate,
                     words_of)

@@ -1,0 +1,316 @@
+"""Faults, concurrency and damage, with real processes and real files."""
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import clonus_index
+from clonus_index import (CacheError, IndexDamagedError, IndexWriteError, build_index,
+                          open_index)
+from clonus_index.cli import cli
+from clonus_index.index import CURRENT, write_index
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERY = "botox stroke ankle"
+
+GOUT = ("Gout is a form of arthritis that causes sudden pain in a joint.  Doctors diagnose gout "
+        "with a blood test and by examining fluid from the joint.  Treatment for gout includes "
+        "rest, ice packs and medications that lower uric acid.  Most people with gout do well.")
+
+
+def _answer(path):
+    index = open_index(path)
+    return len(index), [h.passage.id for h in index.search(QUERY)]
+
+
+def _env():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return env
+
+
+@pytest.fixture
+def two_corpora(tmp_path, seed_path):
+    """Two different source folders, so each complete index gives its own answer."""
+    a = tmp_path / "a"
+    a.mkdir()
+    shutil.copy(seed_path, a / "clonus.txt")
+    b = tmp_path / "b"
+    b.mkdir()
+    shutil.copy(seed_path, b / "clonus.txt")
+    (b / "gout.txt").write_text(GOUT)
+    return a, b
+
+
+# ---------------------------------------------------------------------------
+# 1. kill -9 during a build
+# ---------------------------------------------------------------------------
+
+_KILLED_BUILD = textwrap.dedent("""
+    import os, sys, time
+    import clonus_index.index as I
+    import clonus_index.pipeline as G
+    stage, source, target = sys.argv[1:]
+
+    def pause():
+        print("READY", flush=True)
+        time.sleep(120)
+
+    if stage == "reading":
+        G.read_document = lambda path: pause()
+    elif stage == "writing":
+        real_document, seen = I._document, []
+        def slow(p):
+            seen.append(p)
+            if len(seen) == 10:
+                pause()
+            return real_document(p)
+        I._document = slow
+    elif stage == "renamed":          # new generation in place, CURRENT not yet replaced
+        I._fsync_dir = lambda path: pause()
+    elif stage == "swap":             # right before CURRENT is replaced
+        real_replace = I.os.replace
+        def replace(src, dst):
+            if str(dst).endswith("CURRENT"):
+                pause()
+            return real_replace(src, dst)
+        I.os.replace = replace
+    from clonus_index import build_index
+    build_index([source], target)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["reading", "writing", "renamed", "swap"])
+def test_kill_9_during_a_build_keeps_the_previous_index(tmp_path, two_corpora, stage):
+    a, b = two_corpora
+    path = tmp_path / "ix"
+    build_index([a], path)
+    before = _answer(path)
+    script = tmp_path / "killed_build.py"
+    script.write_text(_KILLED_BUILD)
+    proc = subprocess.Popen([sys.executable, str(script), stage, str(b), str(path)],
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert _answer(path) == before  # the previous index answers, unchanged
+    build_index([b], path)  # the next build succeeds and clears the debris
+    assert _answer(path)[0] == len(clonus_index.ingest([b]).passages) > before[0]
+    assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
+    assert len([p for p in path.iterdir() if p.name.startswith("gen-")]) <= 2
+
+
+# ---------------------------------------------------------------------------
+# 2. readers during rebuilds, 3. two builders
+# ---------------------------------------------------------------------------
+
+_READER = textwrap.dedent("""
+    import json, os, sys, time
+    from clonus_index import open_index
+    path, stop, query = sys.argv[1:]
+    seen, errors, count = set(), [], 0
+    deadline = time.time() + 90
+    while not os.path.exists(stop) and time.time() < deadline:
+        try:
+            index = open_index(path)
+            seen.add(json.dumps([len(index), [h.passage.id for h in index.search(query)]]))
+            index.close()
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+        count += 1
+    print(json.dumps({"seen": sorted(seen), "errors": errors, "count": count}))
+""")
+
+
+@pytest.mark.slow
+def test_four_readers_never_fail_while_the_index_is_rebuilt(tmp_path, two_corpora):
+    a, b = two_corpora
+    path = tmp_path / "ix"
+    build_index([b], path)
+    answer_b = _answer(path)
+    build_index([a], path)
+    answer_a = _answer(path)
+    script, stop = tmp_path / "reader.py", tmp_path / "stop"
+    script.write_text(_READER)
+    readers = [subprocess.Popen([sys.executable, str(script), str(path), str(stop), QUERY],
+                                env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    time.sleep(1.0)
+    for source in (b, a, b, a, b):
+        build_index([source], path)
+        time.sleep(0.2)
+    stop.touch()
+    reports = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
+    allowed = {json.dumps([n, ids]) for n, ids in (answer_a, answer_b)}
+    for report in reports:
+        assert report["errors"] == []
+        assert report["count"] > 5
+        assert set(report["seen"]) <= allowed  # every answer came from one complete index
+
+
+_BUILDER = "import sys; from clonus_index import build_index; build_index([sys.argv[1]], sys.argv[2])"
+
+
+@pytest.mark.slow
+def test_two_builders_at_once_both_end_well(tmp_path, two_corpora):
+    a, b = two_corpora
+    path = tmp_path / "ix"
+    procs = [subprocess.Popen([sys.executable, "-c", _BUILDER, str(src), str(path)], env=_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for src in (a, b)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    n, ids = _answer(path)
+    assert n in (len(clonus_index.ingest([a]).passages), len(clonus_index.ingest([b]).passages))
+    assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------------------
+# 4. damage
+# ---------------------------------------------------------------------------
+
+def _generation(path):
+    return path / (path / CURRENT).read_text().strip()
+
+
+def _damage(path, how):
+    gen = _generation(path)
+    if how == "deleted segment":
+        next(gen.glob("*.seg")).unlink()
+    elif how == "truncated toc":
+        toc = next(gen.glob("*.toc"))
+        toc.write_bytes(toc.read_bytes()[:20])
+    elif how == "deleted generation":
+        shutil.rmtree(gen)
+    elif how == "garbled meta":
+        (gen / "meta.json").write_text("{not json")
+
+
+@pytest.mark.parametrize("how", ["deleted segment", "truncated toc", "deleted generation",
+                                 "garbled meta"])
+def test_a_damaged_index_names_the_fix(tmp_path, seed_path, how):
+    path = tmp_path / "ix"
+    build_index([seed_path], path)
+    _damage(path, how)
+    with pytest.raises(IndexDamagedError, match=r"rebuild it with: clonus-index build SOURCES"):
+        open_index(path)
+    result = CliRunner().invoke(cli, ["search", "clonus", "--index", str(path)])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {path}: ") and "clonus-index build" in line
+
+
+@pytest.mark.parametrize("how", ["deleted segment", "truncated toc", "garbled meta"])
+def test_the_bundled_index_rebuilds_itself_after_damage(tmp_path, monkeypatch, how):
+    monkeypatch.setenv("CLONUS_INDEX_DIR", str(tmp_path / "bundled"))
+    expected = [h.passage.id for h in open_index().search(QUERY)]
+    _damage(tmp_path / "bundled", how)
+    assert [h.passage.id for h in open_index().search(QUERY)] == expected
+
+
+# ---------------------------------------------------------------------------
+# 7. a failed write, 8. the environment
+# ---------------------------------------------------------------------------
+
+def test_disk_full_during_the_whoosh_commit(tmp_path, seed_path, seed_corpus, monkeypatch):
+    """A storage wrapper fails writes the way a full disk does, inside Whoosh's own commit."""
+    from whoosh.filedb import filestore
+
+    path = tmp_path / "ix"
+    build_index([seed_path], path)
+    before = _answer(path)
+    real_create = filestore.FileStorage.create_file
+
+    def full_disk(self, name, *args, **kwargs):
+        if name.endswith(".seg") or name.endswith(".toc"):
+            raise OSError(errno.ENOSPC, "No space left on device", name)
+        return real_create(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(filestore.FileStorage, "create_file", full_disk)
+    with pytest.raises(IndexWriteError) as info:
+        write_index(seed_corpus, path)
+    assert str(info.value) == (
+        f"{path}: could not write the index (No space left on device); the previous index is "
+        "unchanged. Free some space, or choose another folder with --index PATH")
+    monkeypatch.setattr(filestore.FileStorage, "create_file", real_create)
+    assert _answer(path) == before
+    assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
+    write_index(seed_corpus, path, lock_wait=0)  # no lock was left behind
+
+
+def test_cli_reports_a_failed_build_in_one_line(tmp_path, seed_path, monkeypatch):
+    from whoosh.filedb import filestore
+
+    def full_disk(self, name, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", name)
+
+    monkeypatch.setattr(filestore.FileStorage, "create_file", full_disk)
+    result = CliRunner().invoke(cli, ["build", str(seed_path), "--index", str(tmp_path / "ix")])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"Error: {tmp_path / 'ix'}: could not write the index (No space left on device); nothing "
+        "was written. Free some space, or choose another folder with --index PATH")
+
+
+def test_unusable_cache_folder_says_how_to_choose_another(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CLONUS_INDEX_DIR", str(blocker / "index"))
+    with pytest.raises(CacheError, match="choose another folder with CLONUS_INDEX_DIR=PATH"):
+        open_index()
+    result = CliRunner().invoke(cli, ["search", "clonus"])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "CLONUS_INDEX_DIR=PATH, or use --index PATH" in line
+
+
+def test_full_cache_folder_says_how_to_choose_another(tmp_path, monkeypatch):
+    from whoosh.filedb import filestore
+
+    def full_disk(self, name, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", name)
+
+    monkeypatch.setenv("CLONUS_INDEX_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(filestore.FileStorage, "create_file", full_disk)
+    with pytest.raises(CacheError, match=r"\(No space left on device\); choose another folder"):
+        open_index()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders anyway")
+def test_read_only_cache_folder(tmp_path, monkeypatch):
+    cache = tmp_path / "ro"
+    cache.mkdir()
+    cache.chmod(0o555)
+    monkeypatch.setenv("CLONUS_INDEX_DIR", str(cache / "index"))
+    with pytest.raises(CacheError, match="choose another folder"):
+        open_index()
+
+
+def test_an_existing_index_in_a_read_only_folder_still_answers(tmp_path, seed_path):
+    path = tmp_path / "ix"
+    build_index([seed_path], path)
+    before = _answer(path)
+    modes = {}
+    for p in [path, *path.rglob("*")]:
+        modes[p] = p.stat().st_mode
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    try:
+        assert _answer(path) == before
+        result = CliRunner().invoke(cli, ["search", "botox", "--index", str(path), "--json"])
+        assert result.exit_code == 0 and json.loads(result.stdout)["hits"]
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)
