@@ -235,7 +235,9 @@ def read_text(text: str, source: str = "<text>") -> Document:
 # --------------------------------------------------------------------------
 
 _TEXT_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "dd", "dt", "pre")
-_CONTAINERS = ("div", "section", "article", "main", "body", "td", "blockquote")
+#: Tags that sit inside a line of text; anything else starts a new block.
+_INLINE = frozenset("a abbr b bdi bdo big br cite code data del dfn em font i ins kbd label mark "
+                    "nobr q s samp small span strike strong sub sup time tt u var wbr".split())
 
 
 def _meta(soup, *selectors: str) -> Optional[str]:
@@ -270,14 +272,19 @@ def _is_boilerplate(el) -> bool:
 
 
 def _text_of(el) -> str:
-    """An element's text without nested lists, which are read as items of their own.
+    """An element's text without nested lists, which are read as items of their own."""
+    return clean_text("".join(_text_of_nodes(list(el.children))))
+
+
+def _text_of_nodes(nodes: list) -> list[str]:
+    """The text of these nodes and their descendants, lists left out.
 
     Iterative, so a deeply nested page cannot exhaust the recursion limit.
     """
     from bs4 import NavigableString, Tag
 
     parts: list[str] = []
-    stack = list(reversed(list(el.children)))
+    stack = list(reversed(nodes))
     while stack:
         node = stack.pop()
         if isinstance(node, NavigableString):
@@ -290,7 +297,7 @@ def _text_of(el) -> str:
                 parts.append(" ")
                 continue
             stack.extend(reversed(list(node.children)))
-    return clean_text("".join(parts))
+    return parts
 
 
 def read_html(text: str, source: str = "<html>") -> Document:
@@ -338,27 +345,47 @@ def read_html(text: str, source: str = "<html>") -> Document:
     ref_level = 0
     # One iterative walk in document order: linear in the page's size and
     # safe for any nesting depth. ``inside`` is True below a p or li, whose
-    # text was already taken whole.
-    stack: list[tuple[object, bool]] = [(c, False) for c in reversed(list(root.children))]
+    # text was already taken whole. Text that sits in a container without a
+    # p around it (``<div><b>Loose text</b></div>``) is read as a paragraph
+    # per run of inline content.
+    def children(node, inside: bool) -> list:
+        items: list = []
+        run: list = []
+        for child in node.children:
+            if isinstance(child, Tag) and child.name not in _INLINE:
+                if run:
+                    items.append(("run", run, inside))
+                    run = []
+                items.append((child, inside))
+            elif type(child) is NavigableString or isinstance(child, Tag):
+                run.append(child)
+        if run:
+            items.append(("run", run, inside))
+        return items[::-1]
+
+    stack: list = children(root, False)
     while stack:
-        el, inside = stack.pop()
-        if isinstance(el, NavigableString):
-            parent = el.parent
-            if (type(el) is NavigableString and not inside and not in_references
-                    and parent is not None and parent.name in _CONTAINERS and el.strip()):
-                loose = clean_text(str(el))
-                if loose and not _drop(loose):
-                    blocks.append(Block("text", loose))
+        item = stack.pop()
+        if item[0] == "run":
+            _, nodes, inside = item
+            if inside:
+                continue
+            loose = clean_text("".join(_text_of_nodes(nodes)))
+            if not loose or _drop(loose):
+                continue
+            if in_references:
+                references.append(loose)
+            else:
+                blocks.append(Block("text", loose))
             continue
-        if not isinstance(el, Tag):
-            continue
+        el, inside = item
         if el.name in drop_tags or _is_boilerplate(el):
             continue
         if el.name not in _TEXT_TAGS or (inside and el.name != "li"):
-            stack.extend((c, inside) for c in reversed(list(el.children)))
+            stack.extend(children(el, inside))
             continue
         if el.name == "li":  # nested lists inside an item are items of their own
-            stack.extend((c, True) for c in reversed(list(el.children)))
+            stack.extend(children(el, True))
         content = _text_of(el)
         if not content:
             continue

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Optional
 from whoosh import highlight, query as wq
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.fields import Schema
-from whoosh.qparser import MultifieldParser, OrGroup
+from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.scoring import BM25F
 
 from .errors import IndexDamagedError, QueryError
@@ -343,11 +343,12 @@ class Index:
         schema = Schema(**{name: self._schema[name] for name in PUBLIC_FIELDS})
         parser = MultifieldParser(list(PUBLIC_FIELDS), schema, fieldboosts=FIELD_BOOSTS,
                                   group=OrGroup)
+        parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped below
         try:
             parsed = parser.parse(query)
         except Exception:  # malformed syntax: search its words instead
             return None
-        parsed = _lift_nots(self._bounded(parsed))
+        parsed = _lift_nots(self._bounded(parsed)).normalize()
         if parsed is wq.NullQuery or not (list(parsed.iter_all_terms())
                                           or isinstance(parsed, wq.Every)):
             return None

@@ -1,0 +1,166 @@
+"""Hostile input: whatever people type or feed in, the answer is results or a clear error."""
+
+import random
+import re
+import string
+import time
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings, strategies as st
+
+from clonus_index import Hit, IngestError, QueryError, build_index
+from clonus_index.pipeline import ingest_document
+from clonus_index.reading import read_document, read_html, read_text
+from clonus_index.searching import MAX_EXPANSIONS, MAX_FUZZY_DISTANCE
+
+#: A hang guard, not a speed target: generous for a shared 2-core machine.
+BOUND = 5.0
+
+SOUP = ["(((", ")))", "*", "a*b*c*d*", "field:", "NOT NOT", "~~", "^^", "foo:bar", '"', "'",
+        "AND", "OR", "NOT", "[a TO z]", "{a TO z}", "term~4", "*a*", "\\", "/", ":", "-", "+",
+        "!", "text:", "section:", "data:x", "id:", "~", "^2", "clonus", "botox", "ankle",
+        "byesterday~8", "\x00", "\u202e", "\U0001f600", "é", "<b>", "&amp;", "??", "*:*"]
+
+
+def _check(index, query):
+    start = time.perf_counter()
+    try:
+        hits = index.search(query)
+    except QueryError:
+        hits = []
+    assert time.perf_counter() - start < BOUND, query
+    assert isinstance(hits, list) and all(isinstance(h, Hit) for h in hits)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=300))
+@example("\x00\x01\x02")
+@example(" " * 50)
+@example("\u200b\u200b")
+def test_any_unicode_gives_hits_or_the_documented_error(default_index, query):
+    _check(default_index, query)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(SOUP), min_size=1, max_size=12), st.sampled_from([" ", ""]))
+def test_query_syntax_soup_gives_hits_or_the_documented_error(default_index, parts, sep):
+    _check(default_index, sep.join(parts))
+
+
+def test_very_long_query_gets_a_clear_message(default_index):
+    with pytest.raises(QueryError, match=r"query is too long \(100000 characters\); keep it under"):
+        default_index.search("clonus " * 14285 + "abcde")
+
+
+@pytest.fixture(scope="module")
+def big_index(tmp_path_factory):
+    """An index of 3,000 passages over a large random vocabulary, for expansion caps."""
+    rng = random.Random(7)
+    vocab = ["".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 9)))
+             for _ in range(20_000)]
+    folder = tmp_path_factory.mktemp("big")
+    for a in range(30):
+        paragraphs = []
+        for _ in range(100):
+            words = " ".join(rng.choice(vocab) for _ in range(25))
+            paragraphs.append(words.capitalize() + ".")
+        (folder / f"article-{a:02d}.txt").write_text("  ".join(paragraphs))
+    return build_index([folder], tmp_path_factory.mktemp("big-index") / "ix")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", ["*a*", "a*", "term~4", "byesterday~8", "[a TO z]", "{a TO zz}",
+                                   "text:*e*", "*a* OR *e* OR *i*", "a*b*c*d*"])
+def test_expansions_are_capped_on_a_large_index(big_index, query):
+    start = time.perf_counter()
+    hits = big_index.search(query, explain=True)
+    assert time.perf_counter() - start < BOUND
+    if hits:
+        parsed = hits.parsed
+        assert parsed.count("text:") <= 3 * MAX_EXPANSIONS + 10
+        assert not re.search(r"~([3-9]|\d\d)", parsed)
+
+
+def test_fuzzy_distance_is_clamped(default_index):
+    hits = default_index.search("clonsu~8")
+    assert hits and "clonus" in hits[0].passage.text.lower()
+    assert f"~{MAX_FUZZY_DISTANCE + 1}" not in hits.parsed
+
+
+# ---------------------------------------------------------------------------
+# Hostile sources
+# ---------------------------------------------------------------------------
+
+_words = st.lists(st.text(alphabet=string.ascii_letters, min_size=1, max_size=9), min_size=3, max_size=14)
+_paragraph = _words.map(lambda ws: " ".join(ws).capitalize() + ".")
+
+
+def _wrap(p, how):
+    return {
+        0: f"<p>{p}</p>",
+        1: f"<div><span><b>{p}</b></span></div>",
+        2: f"<p>{p}",                               # unclosed
+        3: f"<div class='x' data-junk='{'z' * 5000}'><p>{p}</p></div>",
+        4: f"<section><div><div><div><p>{p}</p></div></div></div></section>",
+        5: f"<li>{p}</li>",
+        6: f"<p><i>{p}</p></i>",                     # crossed tags
+    }[how]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(_paragraph, st.integers(0, 6)), min_size=1, max_size=12))
+def test_html_paragraphs_are_never_lost(paragraphs):
+    page = "<html><body><article><h1>Title</h1>" + "".join(_wrap(p, how) for p, how in paragraphs)
+    doc = read_html(page)
+    article, passages = ingest_document(doc)
+    body = " ".join(p.text for p in passages)
+    for paragraph, _ in paragraphs:
+        assert paragraph in body
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=2000))
+def test_arbitrary_text_gives_passages_or_a_clear_error(tmp_path_factory, text):
+    for suffix in (".txt", ".html"):
+        path = tmp_path_factory.mktemp("src") / f"any{suffix}"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            doc = read_document(path)
+        except IngestError as exc:
+            assert str(exc).startswith(str(path))
+            continue
+        article, passages = ingest_document(doc)
+        assert passages or not any(b.kind == "text" for b in doc.blocks)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=3000))
+def test_binary_junk_gives_passages_or_a_clear_error(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("bin") / "junk.html"
+    path.write_bytes(data)
+    try:
+        read_document(path)
+    except IngestError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc)
+
+
+@pytest.mark.parametrize("page", [
+    "<div>" * 20_000 + "<p>Deep text survives.</p>" + "</div>" * 20_000,
+    "<p>" + "<b>" * 20_000 + "Unclosed text survives.",
+    "<ul>" + "<li>Nested item survives.<ul>" * 3_000,
+])
+def test_pathological_nesting_is_read_in_bounded_time(page):
+    start = time.perf_counter()
+    doc = read_html(page)
+    assert time.perf_counter() - start < BOUND * 2
+    assert "survives" in " ".join(b.text for b in doc.blocks)
+
+
+def test_wrongly_declared_encodings(tmp_path):
+    latin = tmp_path / "latin.html"
+    latin.write_bytes('<meta charset="utf-8"><p>Caf\xe9 au lait.</p>'.encode("latin-1"))
+    with pytest.raises(IngestError, match=r"latin\.html: not UTF-8 text .*re-save it as UTF-8"):
+        read_document(latin)
+    utf8 = tmp_path / "utf8.html"
+    utf8.write_bytes('<meta charset="iso-8859-1"><p>Café au lait is fine.</p>'.encode("utf-8"))
+    assert [b.text for b in read_document(utf8).blocks] == ["Café au lait is fine."]
