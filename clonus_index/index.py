@@ -364,8 +364,9 @@ def default_index_dir() -> Path:
 def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
     """Open the bundled article's index, building or rebuilding it when needed.
 
-    Built on first use, rebuilt when the bundled source changed or the index
-    is missing, damaged or from another schema version. Concurrent first users
+    Built on first use, rebuilt when the bundled source or the library
+    version changed, or the index is missing, damaged or from another schema
+    version. Concurrent first users
     serialise on the build lock; the second finds the first one's index.
     """
     with _bundled_sources() as corpus_dir:
@@ -373,7 +374,7 @@ def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
         target = Path(path) if path else default_index_dir()
         try:
             stored = read_index(target)
-            if stored.meta.get("sources_hash") == digest:
+            if _fresh(stored, digest):
                 return stored
         except (IndexNotFoundError, IndexDamagedError, IndexVersionError):
             pass
@@ -384,14 +385,21 @@ def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
                 with contextlib.suppress(IndexNotFoundError, IndexDamagedError,
                                          IndexVersionError):
                     stored = read_index(target)
-                    if stored.meta.get("sources_hash") == digest:
+                    if _fresh(stored, digest):
                         return stored
-                _write_generation(ingest([corpus_dir]), target, digest)
+                corpus = ingest([corpus_dir], relative_to=corpus_dir.parent.parent)
+                _write_generation(corpus, target, digest)
         except (IndexBusyError, IndexDamagedError):
             raise
         except OSError as exc:  # includes IndexWriteError: the cache cannot be written
             raise CacheError(_cache_message(target, exc)) from None
         return read_index(target)
+
+
+def _fresh(stored: StoredIndex, digest: str) -> bool:
+    """The bundled index is current: same article bytes, built by this version."""
+    return (stored.meta.get("sources_hash") == digest
+            and stored.meta.get("library_version") == __version__)
 
 
 def _cache_message(target: Path, exc: OSError) -> str:

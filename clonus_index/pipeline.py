@@ -11,7 +11,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -99,11 +99,13 @@ def ingest_document(doc: Document, article_id: Optional[str] = None) -> tuple[Ar
 
 
 def ingest(paths: Iterable[str | Path],
-           progress: Optional[Callable[[Path], None]] = None) -> Corpus:
+           progress: Optional[Callable[[Path], None]] = None,
+           relative_to: Optional[Path] = None) -> Corpus:
     """Ingest files and folders of ``.txt``/``.html`` articles, in a stable order.
 
     Raises ``IngestError`` naming the first file that cannot be read.
-    ``progress`` is called once per file, before it is read.
+    ``progress`` is called once per file, before it is read. With
+    ``relative_to``, articles record their source relative to that folder.
     """
     articles: list[Article] = []
     passages: list[Passage] = []
@@ -115,6 +117,8 @@ def ingest(paths: Iterable[str | Path],
         if progress:
             progress(path)
         doc = read_document(path)
+        if relative_to is not None:
+            doc = replace(doc, source=path.relative_to(relative_to).as_posix())
         meta_title = _metadata(doc)["title"]
         base = article_id_for(meta_title)
         aid, n = base, 2

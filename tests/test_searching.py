@@ -42,6 +42,7 @@ def test_hit_to_dict_is_plain_json(default_index):
     assert json.loads(json.dumps(data)) == data
     assert data["passage"]["id"] == hit.passage.id
     assert data["article"]["title"] == "What is clonus? Everything you need to know"
+    assert data["article"]["source"] == "clonus_index/corpus/mnt-what-is-clonus.txt"
     assert data["citation"]["apa"].startswith("Johnson, J. (2018, June 8).")
     assert [r["title"] for r in data["references"]] == ["Serotonin syndrome"]
 
