@@ -1,0 +1,42 @@
+"""The README and the command's help stay true to the code."""
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from clonus_index.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text("utf-8")
+
+
+def _setup_commands():
+    section = README.split("## Set-up: two commands", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", section)
+
+
+def test_readme_gives_exactly_two_setup_commands():
+    install_and_search, install_and_test = _setup_commands()
+    assert "pip install ." in install_and_search and "clonus-index search" in install_and_search
+    assert 'pip install ".[test]"' in install_and_test and "pytest" in install_and_test
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    ci = (ROOT / ".ci" / "run").read_text("utf-8")
+    assert _setup_commands()[1] in ci.splitlines()
+
+
+def test_every_command_is_documented_with_an_example():
+    for name, command in cli.commands.items():
+        assert f"clonus-index {name}" in README, name
+        help_text = CliRunner().invoke(cli, [name, "--help"]).stdout
+        assert "Example" in help_text and f"clonus-index {name}" in help_text, name
+        assert command.help and command.help.strip().split("\n")[0].endswith("."), name
+
+
+def test_readme_examples_show_real_ids_and_sections(default_index):
+    p = default_index.get("what-is-clonus-p21")
+    assert p.subsection == "Botox injections" and "what-is-clonus-p21" in README
+    for section in default_index.sections():
+        assert section in README
