@@ -120,6 +120,11 @@ def main() -> int:
     texts = [p.text for p in ingest(args.sources).passages]
     with tempfile.TemporaryDirectory() as tmp:
         systems: dict[str, Ranker] = {"clonus_index": clonus_ranker(args.sources, Path(tmp))}
+        long_query = " ".join(texts)[:10_000]
+        systems["clonus_index"](long_query)
+        start = time.perf_counter()
+        systems["clonus_index"](long_query)
+        long_ms = (time.perf_counter() - start) * 1000
         for name, make in (("bm25s + PyStemmer", bm25s_ranker), ("SQLite FTS5 (porter)", fts5_ranker),
                            ("Whoosh defaults", whoosh_default_ranker)):
             try:
@@ -141,10 +146,11 @@ def main() -> int:
         ratio = f"{ms / base_ms:.2f}" if base_ms else "-"
         print(f"{name:<22} {m['success@1']:>6.3f} {m['success@3']:>6.3f} {m['mrr@10']:>7.3f} "
               f"{ms:>10.2f} {ratio:>9}")
+    print(f"\nclonus_index answers a 10,000-character query in {long_ms:.1f} ms.")
     ours = rows[0][1]
     best = max((r for r in rows[1:]), key=lambda r: r[1]["success@1"], default=None)
     if best:
-        print(f"\nclonus_index success@1 is {ours['success@1'] / max(best[1]['success@1'], 1e-9):.2f}x "
+        print(f"clonus_index success@1 is {ours['success@1'] / max(best[1]['success@1'], 1e-9):.2f}x "
               f"the best baseline's ({best[0]}).")
     return 0
 
