@@ -64,14 +64,19 @@ def asks_definition(question: str) -> bool:
 
 
 def cue_scores(text: str) -> dict[str, float]:
-    """How strongly a text speaks of each section kind: cue hits, phrases counting double."""
+    """How strongly a text speaks of each section kind: cue hits, phrases counting double.
+
+    The first sentence counts twice: it usually says what the paragraph is
+    about ("To diagnose shingles, ..."), where later sentences wander.
+    """
     lowered = text.lower()
+    first = re.split(r"(?<=[.!?:])\s", lowered, maxsplit=1)[0]
     scores = {}
     for section in load("sections")["sections"]:
         score = 0.0
         for cue in section["cues"]:
-            hits = _matches(lowered, cue)
-            score += hits * (2.0 if " " in cue else 1.0)
+            weight = 2.0 if " " in cue else 1.0
+            score += weight * (_matches(lowered, cue) + _matches(first, cue))
         scores[section["name"]] = score
     return scores
 

@@ -1,0 +1,81 @@
+from clonus_index import ingest
+from clonus_index.reading import Block, read_html
+from clonus_index.sections import (asks_definition, classify_heading, intent_kinds, place_blocks)
+from clonus_index.pipeline import ingest_document
+
+from conftest import DATA, passage_with
+
+
+def _runs(passages):
+    """Sections in reading order, each once per contiguous run."""
+    runs = []
+    for p in passages:
+        if not runs or runs[-1] != p.section:
+            runs.append(p.section)
+    return runs
+
+
+def test_seed_main_sections_are_inferred_in_reading_order(seed_corpus):
+    assert _runs(seed_corpus.passages) == ["Symptoms", "Causes", "Diagnosis", "Treatment", "Outlook"]
+    assert passage_with(seed_corpus, "Clonus spasms often occur").section == "Symptoms"
+    assert passage_with(seed_corpus, "Serotonin syndrome is").section == "Causes"
+    assert passage_with(seed_corpus, "magnetic resonance imaging").section == "Diagnosis"
+    assert passage_with(seed_corpus, "Sedative medications and muscle").section == "Treatment"
+    assert passage_with(seed_corpus, "The outlook for clonus").section == "Outlook"
+
+
+def test_seed_surviving_headings_become_treatment_subsections(seed_corpus):
+    subsections = {p.subsection for p in seed_corpus.passages if p.subsection}
+    assert subsections == {"Physical therapy", "Botox injections", "Surgery", "Home remedies"}
+    assert passage_with(seed_corpus, "Working with a physical therapist").subsection == "Physical therapy"
+    assert passage_with(seed_corpus, "magnesium salt bath").subsection == "Home remedies"
+    assert passage_with(seed_corpus, "The outlook for clonus").subsection is None
+    for p in seed_corpus.passages:
+        if p.subsection:
+            assert p.section == "Treatment"
+
+
+def test_a_second_flattened_article_gets_sensible_sections():
+    corpus = ingest([DATA / "shingles.txt"])
+    article = corpus.articles[0]
+    assert (article.id, article.author, article.publisher) == ("shingles", "Ana Rivera", "Health Facts Daily")
+    assert article.published.isoformat() == "2021-03-03" and len(article.references) == 3
+    assert _runs(corpus.passages)[-5:] == ["Causes", "Diagnosis", "Treatment", "Prevention", "Outlook"]
+    assert passage_with(corpus, "The first symptom is often burning").section == "Symptoms"
+    assert passage_with(corpus, "the virus stays dormant").section == "Causes"
+    assert passage_with(corpus, "To diagnose shingles").section == "Diagnosis"
+    assert passage_with(corpus, "aciclovir").subsection == "Antiviral medicines"
+    assert passage_with(corpus, "Cool compresses").section == "Treatment"
+    assert passage_with(corpus, "postherpetic neuralgia, a long-term").section == "Outlook"
+    assert "Johnson and Rice 2014" in [r.short() for r in
+                                       passage_with(corpus, "postherpetic neuralgia, a long-term").references]
+
+
+def test_html_headings_give_sections_directly():
+    doc = read_html("<article><h1>Gout</h1><p>Gout is arthritis.</p><h2>What causes gout?</h2>"
+                    "<p>Uric acid builds up.</p><h3>Diet</h3><p>Red meat adds purines.</p>"
+                    "<h2>Living with gout</h2><p>Most people do well.</p></article>")
+    _, passages = ingest_document(doc)
+    assert [(p.section, p.subsection) for p in passages] == [
+        ("Overview", None), ("What causes gout?", None), ("What causes gout?", "Diet"),
+        ("Living with gout", None)]
+
+
+def test_a_bare_heading_naming_a_section_starts_it():
+    blocks = [Block("text", "Clonus is a condition of the nerves."), Block("heading", "Diagnosis"),
+              Block("text", "Nothing here names a section at all."),
+              Block("heading", "Surgery"), Block("text", "Surgeons cut the nerve.")]
+    placements = [p for p in place_blocks(blocks) if p]
+    assert [(p.section, p.subsection) for p in placements] == [
+        ("Overview", None), ("Diagnosis", None), ("Diagnosis", "Surgery")]
+
+
+def test_headings_and_questions_are_classified():
+    assert classify_heading("Causes of clonus") == "Causes"
+    assert classify_heading("How is it diagnosed?") == "Diagnosis"
+    assert classify_heading("Botox injections") is None
+    assert intent_kinds("how is clonus treated") == {"Treatment"}
+    assert intent_kinds("what causes clonus") == {"Causes"}
+    assert intent_kinds("clonus") == set()
+    assert asks_definition("What is clonus?") and asks_definition("define spasticity")
+    assert not asks_definition("what is the best treatment for ankle clonus after a stroke")
