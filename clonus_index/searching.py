@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -108,8 +109,9 @@ class _Plan:
 class Index:
     """An opened index: search it, list or fetch its passages.
 
-    Get one with :func:`open_index` or :func:`build_index`. Not safe to share
-    across threads; open one per thread (opening is cheap).
+    Get one with :func:`open_index` or :func:`build_index`. Safe to share
+    between threads (searches on one ``Index`` take turns); open one per
+    thread or process to search in parallel.
     """
 
     def __init__(self, stored: StoredIndex):
@@ -118,27 +120,22 @@ class Index:
         self._searcher = stored.ix.searcher(weighting=BM25F())
         self._schema = stored.ix.schema
         reader = self._searcher.reader()
-        passages = [passage_from_stored(fields, stored.articles)
-                    for fields in reader.all_stored_fields()]
+        records = list(reader.all_stored_fields())
         order = {aid: i for i, aid in enumerate(stored.articles)}
-        passages.sort(key=lambda p: (order[p.article.id], p.position))
+        passages = sorted((passage_from_stored(f, stored.articles) for f in records),
+                          key=lambda p: (order[p.article.id], p.position))
         self._passages = {p.id: p for p in passages}
+        self._sections = list(dict.fromkeys(p.section for p in passages))
+        # What a section filter or an intent may name: each passage's section and kind.
+        self._kinds = {f["id"]: set(f["section_key"].split(",")) for f in records}
+        self._section_keys = sorted(set().union(*self._kinds.values()))
+        self._article_sizes = Counter(p.article.id for p in passages)
+        # Re-ranking and query-analysis data, computed once per opened index.
         self._vocabulary = {_text(t) for t in reader.lexicon("words")}
         self._stems = {_text(t) for t in reader.lexicon("text")}
-        self._kinds = {fields["id"]: set(fields["section_key"].split(","))
-                       for fields in reader.all_stored_fields()}
         self._openings = {p.id: self._openings_of(p.text) for p in passages}
-        self._article_sizes: dict[str, int] = {}
-        for p in passages:
-            self._article_sizes[p.article.id] = self._article_sizes.get(p.article.id, 0) + 1
         self._abbreviations = mine_abbreviations(a.text for a in stored.articles.values())
         self._synonyms = synonym_table(self._stem_key)
-        sections: dict[str, str] = {}
-        for fields in reader.all_stored_fields():
-            for key in fields["section_key"].split(","):
-                sections.setdefault(key, key)
-        self._section_keys = sorted(sections)
-        self._sections = list(dict.fromkeys(p.section for p in passages))
 
     def _stem_key(self, phrase: str) -> str:
         """A phrase's lookup key for synonyms: its stems, so word forms share a group."""
