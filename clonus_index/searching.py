@@ -57,8 +57,11 @@ PROXIMITY_SLOP = 2
 SUBJECT_BOOST = 0.3
 #: the passage is in a section the question asks for ("how is it treated");
 INTENT_BOOST = 0.4
-#: for "what is X" questions, earlier passages (up to this much for the first).
+#: for "what is X" questions, earlier passages (up to this much for the first);
 LEAD_BOOST = 0.3
+#: the first passage of the section the question asks for, which usually
+#: sums the section up ("what causes clonus" -> the opening of Causes).
+SECTION_LEAD_BOOST = 0.25
 
 
 class _Mark(highlight.Formatter):
@@ -102,6 +105,7 @@ class _Plan:
     corrected: Optional[str] = None
     concept_terms: list[set[tuple[str, bytes]]] = field(default_factory=list)
     concept_stems: list[list[tuple[str, ...]]] = field(default_factory=list)
+    concept_weights: list[float] = field(default_factory=list)
     intents: set[str] = field(default_factory=set)
     definition: bool = False
 
@@ -130,6 +134,10 @@ class Index:
         self._kinds = {f["id"]: set(f["section_key"].split(",")) for f in records}
         self._section_keys = sorted(set().union(*self._kinds.values()))
         self._article_sizes = Counter(p.article.id for p in passages)
+        self._section_leads = {p.id for i, p in enumerate(passages)
+                               if i == 0 or passages[i - 1].article.id != p.article.id
+                               or passages[i - 1].section != p.section}
+        self._headings = {p.id: tuple(self._tokens("text", p.subsection or "")) for p in passages}
         # Re-ranking and query-analysis data, computed once per opened index.
         self._vocabulary = {_text(t) for t in reader.lexicon("words")}
         self._stems = {_text(t) for t in reader.lexicon("text")}
@@ -142,9 +150,14 @@ class Index:
         return " ".join(self._tokens("text", phrase)) or phrase
 
     def _openings_of(self, text: str) -> list[tuple[str, ...]]:
-        """The first content-word stems of each sentence: what the sentence is about."""
+        """The first content-word stems of each sentence: what the sentence is about.
+
+        List lead-ins ("Other causes of clonus include:") are left out: what
+        they are about is in the list that follows, not in them.
+        """
         return [tuple(self._tokens("text", block[a:b])[:4])
-                for block in text.split("\n\n") for a, b in split_sentences(block)]
+                for block in text.split("\n\n") for a, b in split_sentences(block)
+                if not block[a:b].rstrip().endswith(":")]
 
     # -- introspection -------------------------------------------------------
 
@@ -260,11 +273,14 @@ class Index:
         parts = []
         concept_terms: list[set[tuple[str, bytes]]] = []
         concept_stems: list[list[tuple[str, ...]]] = []
+        concept_weights: list[float] = []
         for c in found:
             q, terms = self._concept_query(c)
             parts.append(q)
             concept_terms.append(terms)
-            concept_stems.append([tuple(self._tokens("text", f)) for f in c.all_forms])
+            stems = [tuple(self._tokens("text", f)) for f in c.all_forms]
+            concept_stems.append(stems)
+            concept_weights.append(self._concept_weight(stems))
         # Proximity: the question's own content words close together in the text.
         stems = [s for c in found for s in self._tokens("text", c.corrected or c.word)]
         if len(stems) > 1:
@@ -275,8 +291,21 @@ class Index:
             for c in found:
                 if c.corrected:
                     corrected = re.sub(rf"(?i)\b{re.escape(c.word)}\b", c.corrected, corrected)
-        return _Plan(wq.Or(parts), found, corrected, concept_terms, concept_stems,
+        return _Plan(wq.Or(parts), found, corrected, concept_terms, concept_stems, concept_weights,
                      intent_kinds(corrected or query), asks_definition(corrected or query))
+
+    def _concept_weight(self, forms: list[tuple[str, ...]]) -> float:
+        """How much a concept says: the IDF of its rarest form; 0 when no passage has it.
+
+        Coverage weighs concepts by this, so matching the rare "imaging" counts
+        for more than matching the everywhere "brain", and a word no passage
+        contains ("happen") neither helps nor hurts any passage.
+        """
+        best = 0.0
+        for stems in forms:
+            if stems and all(s in self._stems for s in stems):
+                best = max(best, max(self._searcher.idf("text", s) for s in stems))
+        return best
 
     def _concept_query(self, concept: Concept):
         """One concept as a query: the best of its forms counts, not their sum.
@@ -333,7 +362,7 @@ class Index:
                                               prefixlength=1))
         query = self._bounded(wq.Or(parts)) if parts else wq.NullQuery
         return _Plan(query, plan.concepts, plan.corrected, plan.concept_terms, plan.concept_stems,
-                     plan.intents, plan.definition)
+                     plan.concept_weights, plan.intents, plan.definition)
 
     def _parse_syntax(self, query: str):
         """Parse query-language input over the public fields; None if it yields nothing."""
@@ -389,20 +418,27 @@ class Index:
     def _factors(self, hit, plan: _Plan) -> dict[str, float]:
         """The re-ranking multipliers for one hit, by name (shown by ``explain``)."""
         factors: dict[str, float] = {}
-        total = len(plan.concept_terms)
-        if not total:
+        total = sum(plan.concept_weights)
+        if not plan.concept_terms:
             return factors
-        matched = set(hit.matched_terms()) if hit.results.has_matched_terms() else set()
-        coverage = sum(1 for terms in plan.concept_terms if terms & matched) / total
-        factors["coverage"] = COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2
-        openings = self._openings.get(hit["id"], [])
-        if any(stems and opening[:len(stems)] == stems
-               for forms in plan.concept_stems for stems in forms for opening in openings):
+        pid = hit["id"]
+        if total > 0:
+            matched = set(hit.matched_terms()) if hit.results.has_matched_terms() else set()
+            covered = sum(w for terms, w in zip(plan.concept_terms, plan.concept_weights)
+                          if terms & matched)
+            coverage = covered / total
+            factors["coverage"] = COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2
+        # About-ness: a sentence opens with a concept, or the passage's heading names one.
+        heads = self._openings.get(pid, []) + [self._headings.get(pid, ())]
+        if any(stems and head[:len(stems)] == stems
+               for forms in plan.concept_stems for stems in forms for head in heads):
             factors["subject"] = 1 + SUBJECT_BOOST
-        if {k.lower() for k in plan.intents} & self._kinds.get(hit["id"], set()):
+        if {k.lower() for k in plan.intents} & self._kinds.get(pid, set()):
             factors["intent"] = 1 + INTENT_BOOST
+            if pid in self._section_leads:
+                factors["section_lead"] = 1 + SECTION_LEAD_BOOST
         if plan.definition:
-            passage = self._passages[hit["id"]]
+            passage = self._passages[pid]
             size = self._article_sizes.get(passage.article.id, 1)
             factors["lead"] = 1 + LEAD_BOOST * (1 - passage.position / max(size, 1))
         return factors
