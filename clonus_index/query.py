@@ -9,6 +9,7 @@ with abbreviation pairs mined from the articles themselves.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
@@ -16,7 +17,8 @@ from .errors import QueryError
 from .resources import load
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "Concept", "validate", "uses_syntax",
-           "words_of", "concepts", "synonym_table", "mine_abbreviations", "normalise_for_match"]
+           "words_of", "concepts", "synonym_table", "inflection_key", "mine_abbreviations",
+           "normalise_for_match", "is_english_word"]
 
 #: Longer queries are refused with a message (pasting a whole page is a mistake).
 MAX_QUERY_CHARS = 20_000
@@ -25,7 +27,9 @@ MAX_QUERY_CHARS = 20_000
 MAX_QUERY_WORDS = 64
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
-_SYNTAX = re.compile(r"[\"()*?~^]|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b|\w:\S")
+#: Query-language markers. A "?" is a one-letter wildcard only inside a word
+#: ("cl?nus"); closing a word ("what causes clonus?") it is a question mark.
+_SYNTAX = re.compile(r"[\"()*~^]|\?(?=\w)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b|\w:\S")
 
 
 def validate(query: object, limit: object = 10) -> str:
@@ -72,15 +76,66 @@ class Concept:
         return tuple(forms)
 
 
-def _identity(text: str) -> str:
-    return text
+_english_lock = threading.Lock()
+_english: Optional[frozenset[str]] = None
 
 
-def synonym_table(key: Callable[[str], str] = _identity) -> dict[str, tuple[str, ...]]:
-    """Phrase -> its synonyms, from ``data/synonyms.json``, with lookup keys made by ``key``.
+def is_english_word(word: str) -> bool:
+    """True when ``word`` is an ordinary English word (pyspellchecker's dictionary).
 
-    Search passes its stemmer as ``key``, so "treated" finds the group of "treat".
+    Spelling correction asks this before it corrects a word the index has
+    never seen: "beat" or "worn" is what the user meant, even if no passage
+    says it, and turning it into "heat" or "work" would search for something
+    else. The dictionary (160,000 words) loads on first use, about 0.3 s.
     """
+    global _english
+    if _english is None:
+        with _english_lock:
+            if _english is None:
+                from spellchecker import SpellChecker
+
+                _english = frozenset(SpellChecker(distance=1).word_frequency.keys())
+    return word.lower() in _english
+
+
+_VOWELS = set("aeiouy")
+
+
+def _inflection_stem(word: str) -> str:
+    """``word`` without its inflection: plural, possessive, -ed, -ing, final e."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) <= 3:
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("ing") and len(word) > 5:
+        word = word[:-3]
+        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in _VOWELS | set("lsz"):
+            word = word[:-1]  # "stopping" -> "stop"
+    elif word.endswith("ed") and len(word) > 4:
+        word = word[:-2]
+    elif word.endswith("es") and len(word) > 4:
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+def inflection_key(phrase: str) -> str:
+    """A phrase's synonym lookup key: its words lower-cased and without inflections.
+
+    Word forms share a key ("treated", "treats", "treating" -> "treat"), so
+    they find the same synonym group; derived words do not ("operating"
+    heavy machinery is no "operation"), which a full stemmer would merge.
+    """
+    return " ".join(_inflection_stem(w) for w in words_of(phrase))
+
+
+def synonym_table(key: Callable[[str], str] = inflection_key) -> dict[str, tuple[str, ...]]:
+    """Phrase -> its synonyms, from ``data/synonyms.json``, looked up by ``key(phrase)``."""
     table: dict[str, list[str]] = {}
     for group in load("synonyms")["groups"]:
         for phrase in group:
@@ -120,7 +175,7 @@ def mine_abbreviations(texts: Iterable[str]) -> dict[str, str]:
 
 def concepts(query: str, abbreviations: Optional[dict[str, str]] = None,
              synonyms: Optional[dict[str, tuple[str, ...]]] = None,
-             key: Callable[[str], str] = _identity) -> list[Concept]:
+             key: Callable[[str], str] = inflection_key) -> list[Concept]:
     """The concepts of a plain query: content words with their expansions.
 
     Question and stop words ("what", "is", "the", "can I") are dropped unless

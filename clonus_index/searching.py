@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
@@ -28,8 +29,8 @@ from .index import (FIELD_BOOSTS, StoredIndex, bundled_index, make_schema, passa
                     read_index, sources_hash, write_index)
 from .pipeline import ingest
 from .models import Article, Hit, Passage
-from .query import (Concept, concepts, mine_abbreviations, synonym_table, uses_syntax, validate,
-                    words_of)
+from .query import (Concept, concepts, is_english_word, mine_abbreviations, synonym_table,
+                    uses_syntax, validate, words_of)
 from .sections import asks_definition, intent_kinds
 from .segment import split_sentences
 
@@ -43,6 +44,9 @@ SEARCH_SECONDS = 2.0
 #: Wildcard, prefix, range and fuzzy terms expand to at most this many terms.
 MAX_EXPANSIONS = 128
 MAX_FUZZY_DISTANCE = 2
+#: A word the index lacks also searches index words that extend it by at most
+#: this many letters ("rhythm" -> "rhythmic").
+MAX_DERIVED_SUFFIX = 3
 #: How many BM25F candidates the concept-coverage re-ranking looks at.
 CANDIDATES = 50
 #: Weight of a synonym or expansion relative to the word typed.
@@ -55,6 +59,8 @@ PROXIMITY_SLOP = 2
 #: Re-ranking factors, each explainable on its own:
 #: a sentence of the passage opens with something the question asks about;
 SUBJECT_BOOST = 0.3
+#: the passage's subsection heading names something the question asks about;
+HEADING_BOOST = 0.5
 #: the passage is in a section the question asks for ("how is it treated");
 INTENT_BOOST = 0.4
 #: for "what is X" questions, earlier passages (up to this much for the first);
@@ -140,14 +146,11 @@ class Index:
         self._headings = {p.id: tuple(self._tokens("text", p.subsection or "")) for p in passages}
         # Re-ranking and query-analysis data, computed once per opened index.
         self._vocabulary = {_text(t) for t in reader.lexicon("words")}
+        self._sorted_vocabulary = sorted(self._vocabulary)
         self._stems = {_text(t) for t in reader.lexicon("text")}
         self._openings = {p.id: self._openings_of(p.text) for p in passages}
         self._abbreviations = mine_abbreviations(a.text for a in stored.articles.values())
-        self._synonyms = synonym_table(self._stem_key)
-
-    def _stem_key(self, phrase: str) -> str:
-        """A phrase's lookup key for synonyms: its stems, so word forms share a group."""
-        return " ".join(self._tokens("text", phrase)) or phrase
+        self._synonyms = synonym_table()
 
     def _openings_of(self, text: str) -> list[tuple[str, ...]]:
         """The first content-word stems of each sentence: what the sentence is about.
@@ -266,8 +269,7 @@ class Index:
             parsed = self._parse_syntax(query)
             if parsed is not None:
                 return _Plan(parsed)
-        found = self._correct(concepts(query, self._abbreviations, self._synonyms,
-                                       self._stem_key))
+        found = self._correct(concepts(query, self._abbreviations, self._synonyms))
         if not found:
             return _Plan(wq.NullQuery)
         parts = []
@@ -336,7 +338,11 @@ class Index:
         return (forms[0] if len(forms) == 1 else wq.DisjunctionMax(forms, tiebreak=0.1)), terms
 
     def _correct(self, found: list[Concept]) -> list[Concept]:
-        """Swap in a spelling correction for words the index has never seen."""
+        """Swap in a spelling correction for misspelt words the index has never seen.
+
+        A word the index lacks but English has ("beat", "worn") is kept as
+        typed: it is what the user meant, even if no passage says it.
+        """
         out = []
         for c in found:
             known = (c.word in self._vocabulary
@@ -347,10 +353,34 @@ class Index:
             if any(a in self._vocabulary for a in c.alternatives):
                 out.append(c)
                 continue
+            derived = self._derived_forms(c.word)
+            if derived:
+                out.append(Concept(c.word, c.alternatives + derived))
+                continue
+            if is_english_word(c.word):
+                out.append(c)
+                continue
             maxdist = 1 if len(c.word) < 6 else 2
             suggestions = self._searcher.suggest("words", c.word, limit=1, maxdist=maxdist)
             out.append(Concept(c.word, c.alternatives, suggestions[0]) if suggestions else c)
         return out
+
+    def _derived_forms(self, word: str) -> tuple[str, ...]:
+        """Index words made from ``word`` by a short ending ("rhythm" -> "rhythmic").
+
+        The stemmer keeps such derived words apart; when the index lacks the
+        word typed, they are the nearest thing it has to say about it.
+        """
+        if len(word) < 4:
+            return ()
+        start = bisect_left(self._sorted_vocabulary, word)
+        found = []
+        for candidate in self._sorted_vocabulary[start:]:
+            if not candidate.startswith(word):
+                break
+            if len(candidate) - len(word) <= MAX_DERIVED_SUFFIX:
+                found.append(candidate)
+        return tuple(found)
 
     def _fuzzy_plan(self, plan: _Plan) -> _Plan:
         """Last resort when nothing matched: each word within one or two edits."""
@@ -428,10 +458,14 @@ class Index:
                           if terms & matched)
             coverage = covered / total
             factors["coverage"] = COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2
-        # About-ness: a sentence opens with a concept, or the passage's heading names one.
-        heads = self._openings.get(pid, []) + [self._headings.get(pid, ())]
-        if any(stems and head[:len(stems)] == stems
-               for forms in plan.concept_stems for stems in forms for head in heads):
+        # About-ness: the passage's heading names a concept, or a sentence opens with one.
+        def opens_with_concept(heads: list[tuple[str, ...]]) -> bool:
+            return any(stems and head[:len(stems)] == stems
+                       for forms in plan.concept_stems for stems in forms for head in heads)
+
+        if opens_with_concept([self._headings.get(pid, ())]):
+            factors["heading"] = 1 + HEADING_BOOST
+        if opens_with_concept(self._openings.get(pid, [])):
             factors["subject"] = 1 + SUBJECT_BOOST
         if {k.lower() for k in plan.intents} & self._kinds.get(pid, set()):
             factors["intent"] = 1 + INTENT_BOOST

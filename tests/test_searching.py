@@ -128,3 +128,31 @@ def test_explain_shows_the_expanded_query_and_matches(default_index):
     assert {"word": "prognosis", "corrected": None, "alternatives": ["outlook"]} in ex["concepts"]
     assert ex["concepts"][0]["corrected"] == "clonus"
     assert "outlook" in ex["matched"]["text"]
+
+
+def test_a_question_mark_is_punctuation_not_a_wildcard(default_index):
+    with_mark = default_index.search("how is clonus diagnosed?", explain=True)
+    without = default_index.search("how is clonus diagnosed", explain=True)
+    assert [h.passage.id for h in with_mark] == [h.passage.id for h in without]
+    assert with_mark[0].passage.section == "Diagnosis"
+    assert with_mark[0].explanation["intents"] == ["Diagnosis"]
+
+
+def test_english_words_the_index_lacks_are_not_corrected(default_index):
+    hits = default_index.search("do clonus jerks happen in a regular beat", explain=True)
+    assert hits.corrected_query is None  # "beat" stays "beat", not "heat"
+    assert all("heat" not in h.explanation["matched"].get("text", []) for h in hits)
+    assert default_index.search("clonis").corrected_query == "clonus"
+
+
+def test_derived_index_words_stand_in_for_a_missing_word(default_index):
+    hits = default_index.search("muscle twitching in a rhythm", explain=True)
+    rhythm = next(c for c in hits[0].explanation["concepts"] if c["word"] == "rhythm")
+    assert rhythm["corrected"] is None and "rhythmic" in rhythm["alternatives"]
+    assert "rhythmic pattern" in hits[0].passage.text
+
+
+def test_a_heading_naming_the_question_counts_as_aboutness(default_index):
+    hit = default_index.search("physiotherapy for clonus", explain=True)[0]
+    assert hit.passage.subsection == "Physical therapy"
+    assert "heading" in hit.explanation["factors"]

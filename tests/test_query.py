@@ -1,0 +1,69 @@
+"""Query analysis on its own: no index involved."""
+
+import pytest
+
+from clonus_index.query import (concepts, inflection_key, is_english_word, synonym_table,
+                                uses_syntax, words_of)
+
+
+@pytest.mark.parametrize("query", ["what causes clonus?", "why? really", "is it MS?!",
+                                   "muscle relaxers", "doctor's office"])
+def test_plain_questions_are_not_query_language(query):
+    assert not uses_syntax(query)
+
+
+@pytest.mark.parametrize("query", ['"muscle relaxers"', "cl?nus", "relax*", "botox AND surgery",
+                                   "subsection:surgery", "clonsu~2", "(a OR b)", "botox^2"])
+def test_query_language_is_recognised(query):
+    assert uses_syntax(query)
+
+
+@pytest.mark.parametrize("forms", [
+    ("treat", "treats", "treated", "treating"),
+    ("diagnose", "diagnosed", "diagnoses", "diagnosing"),
+    ("cause", "causes", "caused", "causing"),
+    ("therapy", "therapies"), ("stop", "stopping"), ("doctor", "doctor's", "doctors"),
+    ("muscle relaxer", "muscle relaxers"), ("sclerosis",),
+])
+def test_inflections_share_a_synonym_key(forms):
+    assert len({inflection_key(f) for f in forms}) == 1
+
+
+@pytest.mark.parametrize("a, b", [("operating", "operation"), ("general", "generally"),
+                                  ("physical", "physician")])
+def test_derived_words_keep_their_own_synonym_key(a, b):
+    assert inflection_key(a) != inflection_key(b)
+
+
+def test_synonyms_follow_inflections_but_not_derivations():
+    table = synonym_table()
+    by_word = {c.word: c for c in concepts("operation treated operating machinery", synonyms=table)}
+    assert "surgery" in by_word["operation"].alternatives
+    assert "cure" in by_word["treated"].alternatives
+    assert "surgery" not in by_word["operating"].alternatives
+
+
+def test_concepts_drop_question_words_and_join_synonym_phrases():
+    found = concepts("what are the side effects of botulinum toxin?")
+    assert [c.word for c in found] == ["side effects", "botulinum toxin"]
+    assert "adverse effects" in found[0].alternatives and "botox" in found[1].alternatives
+    assert [c.word for c in concepts("what is it")] == ["what", "is", "it"]  # nothing else left
+
+
+def test_abbreviations_expand_both_ways():
+    abbreviations = {"ms": "multiple sclerosis"}
+    assert concepts("MS", abbreviations)[0].alternatives == ("multiple sclerosis",)
+    long_form = concepts("multiple sclerosis", abbreviations)[0]
+    assert long_form.word == "multiple sclerosis" and "ms" in long_form.alternatives
+
+
+def test_english_words_are_told_from_misspellings():
+    for word in ("beat", "worn", "starts", "jerking", "Usually"):
+        assert is_english_word(word), word
+    for word in ("clonis", "permenant", "mutliple", "seratonin", "botx"):
+        assert not is_english_word(word), word
+
+
+def test_words_keep_apostrophes_inside_words():
+    assert words_of("The doctor\u2019s office, isn't it?") == ["the", "doctor's", "office",
+                                                               "isn't", "it"]
