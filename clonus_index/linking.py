@@ -42,13 +42,20 @@ def s_stem(word: str) -> str:
 
 
 def _synonym_map() -> dict[str, list[str]]:
+    """One-word synonym -> the words of its group ("botox" -> botulinum, toxin).
+
+    Only one-word members stand for the group: a word of a phrase does not
+    ("brain" of "brain attack" is no "stroke").
+    """
     mapping: dict[str, list[str]] = {}
     for group in load("synonyms")["groups"]:
-        words = [w for phrase in group for w in phrase.lower().split()]
+        words = [s_stem(w) for phrase in group for w in phrase.lower().split()]
         for phrase in group:
-            for w in phrase.lower().split():
-                mapping.setdefault(s_stem(w), [])
-                mapping[s_stem(w)].extend(s_stem(x) for x in words if s_stem(x) != s_stem(w))
+            if " " in phrase.strip():
+                continue
+            w = s_stem(phrase.lower())
+            mapping.setdefault(w, [])
+            mapping[w].extend(x for x in words if x != w and x not in mapping[w])
     return mapping
 
 

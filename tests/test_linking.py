@@ -42,3 +42,13 @@ def test_topic_terms_fold_plurals_and_drop_notes():
     assert topic_terms("Clonus: Definition, mechanisms, therapies [Review]") == \
         ["clonus", "definition", "mechanism", "therapy"]
     assert s_stem("toxins") == "toxin" and s_stem("clonus") == "clonus"
+
+
+def test_a_word_of_a_synonym_phrase_does_not_stand_for_the_group():
+    # "brain attack" means stroke, but "brain" alone does not: passages about
+    # the brain must not link to a paper on stroke.
+    passages = ["The brain controls movement.", "A stroke damages the brain.",
+                "Brain cells need oxygen.", "Nerves carry signals.", "Muscles contract."]
+    ref = Reference(id="r", authors=(), year=None, title="Stroke", raw="Stroke")
+    links = link_references(passages, [ref])
+    assert [bool(l) for l in links] == [False, True, False, False, False]
