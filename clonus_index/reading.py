@@ -212,13 +212,28 @@ def read_text(text: str, source: str = "<text>") -> Document:
                 blocks.append(Block("text", joined, item=item))
             current.clear()
 
+    def is_fragment(i: int) -> bool:
+        following = pieces[i + 1] if i + 1 < len(pieces) else None
+        return _is_heading_fragment(pieces[i].text, following)
+
     for i, piece in enumerate(pieces):
         if current and not _SENTENCE_END.search(current[-1].text):
             current.append(piece)  # a link or bold word inside a sentence
             continue
         flush()
-        following = pieces[i + 1] if i + 1 < len(pieces) else None
-        if _is_heading_fragment(piece.text, following):
+        if is_fragment(i):
+            prev = blocks[-1] if blocks else None
+            # Short fragments in a row after a lead-in ("Common triggers
+            # include:") are the list's items, not headings.
+            after_lead_in = (prev is not None and prev.kind == "text"
+                             and prev.text.endswith(":") and i + 1 < len(pieces)
+                             and is_fragment(i + 1))
+            after_fragment_item = (prev is not None and prev.item
+                                   and not _SENTENCE_END.search(prev.text))
+            if after_lead_in or after_fragment_item:
+                current.append(piece)
+                flush()
+                continue
             heading = clean_text(piece.text)
             if not _drop(heading):
                 blocks.append(Block("heading", heading))

@@ -69,14 +69,20 @@ def cue_scores(text: str) -> dict[str, float]:
     The first sentence counts twice: it usually says what the paragraph is
     about ("To diagnose shingles, ..."), where later sentences wander.
     """
-    lowered = text.lower()
-    first = re.split(r"(?<=[.!?:])\s", lowered, maxsplit=1)[0]
+    data = load("sections")
+    sentences = re.split(r"(?<=[.!?:])\s", text.lower())
+    # A roadmap sentence ("In this article, learn more about the causes and
+    # treatment") names sections without being about them.
+    roadmap = [any(m in s for m in data["roadmap"]) for s in sentences]
     scores = {}
-    for section in load("sections")["sections"]:
+    for section in data["sections"]:
         score = 0.0
         for cue in section["cues"]:
             weight = 2.0 if " " in cue else 1.0
-            score += weight * (_matches(lowered, cue) + _matches(first, cue))
+            for i, sentence in enumerate(sentences):
+                if roadmap[i] and section["name"] != data["default"]:
+                    continue
+                score += weight * _matches(sentence, cue) * (2 if i == 0 else 1)
         scores[section["name"]] = score
     return scores
 
@@ -122,11 +128,11 @@ def _inferred(blocks: Sequence[Block]) -> list[Optional[Placement]]:
     for block in blocks:
         if block.kind == "heading":
             forced_kind = classify_heading(block.text) if _looks_like_section(block.text) else None
-            if forced_kind:
-                forced = forced_kind
-                heading_scores = {}
-            else:
-                heading_scores = cue_scores(block.text)
+            # The section a heading names holds until the next heading; after
+            # a subsection heading the cues decide again, since flattening may
+            # have lost a section heading between the two.
+            forced = forced_kind
+            heading_scores = {} if forced_kind else cue_scores(block.text)
             continue
         scores = cue_scores(block.text)
         for k, v in heading_scores.items():

@@ -173,7 +173,8 @@ def segment(paragraphs: Sequence[tuple[int, str, Placement, bool, bool]]) -> lis
         i += 1
 
     # Pass 2: a very short one-sentence paragraph joins its neighbour in the same
-    # subsection (the next one first), when the result stays within the limits.
+    # subsection (the next one first), and a short list item the items before
+    # it, when the result stays within the limits.
     out: list[tuple[list[Span], Placement, bool]] = []
     i = 0
     while i < len(merged):
@@ -188,6 +189,14 @@ def segment(paragraphs: Sequence[tuple[int, str, Placement, bool, bool]]) -> lis
         if (short and out and out[-1][1] == placement and not out[-1][2]
                 and _fits(out[-1][0], sents) and joinable(out[-1][0], sents)):
             out[-1] = (out[-1][0] + sents, placement, False)
+            i += 1
+            continue
+        # A short list item joins the items before it: a list of short items
+        # ("Stress at work", "Missing meals") reads as one passage.
+        if (item and len(sents) == 1 and sents[0].words < SHORT_WORDS and out
+                and out[-1][2] and out[-1][1] == placement
+                and _fits(out[-1][0], sents) and joinable(out[-1][0], sents)):
+            out[-1] = (out[-1][0] + sents, placement, True)
             i += 1
             continue
         out.append((sents, placement, item))

@@ -66,8 +66,27 @@ def test_a_bare_heading_naming_a_section_starts_it():
               Block("text", "Nothing here names a section at all."),
               Block("heading", "Surgery"), Block("text", "Surgeons cut the nerve.")]
     placements = [p for p in place_blocks(blocks) if p]
+    # The named section holds until the next heading; under "Surgery" the cues
+    # decide again (a "Treatment" heading may have been lost in flattening).
     assert [(p.section, p.subsection) for p in placements] == [
-        ("Overview", None), ("Diagnosis", None), ("Diagnosis", "Surgery")]
+        ("Overview", None), ("Diagnosis", None), ("Treatment", "Surgery")]
+
+
+def test_a_third_article_with_short_list_items_and_lost_headings():
+    corpus = ingest([DATA / "migraine.txt"])
+    assert _runs(corpus.passages) == ["Symptoms", "Causes", "Diagnosis", "Treatment",
+                                      "Prevention", "Outlook"]
+    # A roadmap sentence naming every section does not pull the intro into them.
+    assert passage_with(corpus, "In this article, we look at").section == "Symptoms"
+    assert passage_with(corpus, "genes probably matter").section == "Causes"
+    assert passage_with(corpus, "Regular sleep").subsection == "Lifestyle changes"
+    assert passage_with(corpus, "lead a normal life").section == "Outlook"
+    # Short list items after a lead-in are text, together with it, never headings.
+    triggers = passage_with(corpus, "Common triggers include:")
+    for item in ("Stress at work or at home", "Missing meals or not drinking enough water",
+                 "Hormonal changes around a period"):
+        assert item in triggers.text
+    assert {p.subsection for p in corpus.passages} == {None, "Lifestyle changes"}
 
 
 def test_headings_and_questions_are_classified():
