@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Optional
 
 from .errors import QueryError
@@ -68,6 +69,7 @@ class Concept:
     word: str
     alternatives: tuple[str, ...] = ()  # synonyms and expansions, phrases allowed
     corrected: Optional[str] = None  # a spelling correction, when the word is unknown
+    count: int = 1  # how often the query says it: a word said twice matters more
 
     @property
     def all_forms(self) -> tuple[str, ...]:
@@ -190,32 +192,36 @@ def concepts(query: str, abbreviations: Optional[dict[str, str]] = None,
         synonyms = synonym_table(key)
     words = words_of(query)[:MAX_QUERY_WORDS]
     stop = _stopwords()
-    content = [w for w in words if w not in stop] or words
+    if all(w in stop for w in words):
+        stop = frozenset()  # nothing but stop words: search them after all
     result: list[Concept] = []
     i = 0
-    while i < len(content):
-        matched = False
-        # Longest multi-word phrase first: synonyms and written-out long forms.
+    while i < len(words):
+        # Longest multi-word phrase first: synonyms ("day to day") and
+        # written-out long forms, stop words inside them included.
         for n in (4, 3, 2):
-            phrase = " ".join(content[i:i + n])
-            if len(content[i:i + n]) == n and (key(phrase) in synonyms or phrase in long_forms):
+            span = words[i:i + n]
+            phrase = " ".join(span)
+            if (len(span) == n and span[0] not in stop and span[-1] not in stop
+                    and (key(phrase) in synonyms or phrase in long_forms)):
                 alts = list(synonyms.get(key(phrase), ()))
                 if phrase in long_forms:
                     alts.append(long_forms[phrase])
                 result.append(Concept(phrase, tuple(alts)))
                 i += n
-                matched = True
                 break
-        if matched:
-            continue
-        word = content[i]
-        alts = list(synonyms.get(key(word), ()))
-        if word in abbreviations:
-            alts.append(abbreviations[word])
-        result.append(Concept(word, tuple(a for a in alts if a != word)))
-        i += 1
-    # The same concept twice ("clonus clonus") counts once.
+        else:
+            word = words[i]
+            i += 1
+            if word in stop:
+                continue
+            alts = list(synonyms.get(key(word), ()))
+            if word in abbreviations:
+                alts.append(abbreviations[word])
+            result.append(Concept(word, tuple(a for a in alts if a != word)))
+    # The same concept twice ("clonus clonus") is one concept, said twice.
+    counts = Counter(c.word for c in result)
     unique: dict[str, Concept] = {}
     for c in result:
-        unique.setdefault(c.word, c)
+        unique.setdefault(c.word, replace(c, count=counts[c.word]))
     return list(unique.values())

@@ -13,7 +13,7 @@ import re
 import threading
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -49,6 +49,8 @@ MAX_FUZZY_DISTANCE = 2
 MAX_DERIVED_SUFFIX = 3
 #: How many BM25F candidates the concept-coverage re-ranking looks at.
 CANDIDATES = 50
+#: A concept said several times weighs up to this many times as much in coverage.
+MAX_CONCEPT_COUNT = 2
 #: Weight of a synonym or expansion relative to the word typed.
 ALTERNATIVE_WEIGHT = 0.7
 #: Re-ranking: score * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2).
@@ -282,7 +284,7 @@ class Index:
             concept_terms.append(terms)
             stems = [tuple(self._tokens("text", f)) for f in c.all_forms]
             concept_stems.append(stems)
-            concept_weights.append(self._concept_weight(stems))
+            concept_weights.append(self._concept_weight(stems) * min(c.count, MAX_CONCEPT_COUNT))
         # Proximity: the question's own content words close together in the text.
         stems = [s for c in found for s in self._tokens("text", c.corrected or c.word)]
         if len(stems) > 1:
@@ -355,14 +357,14 @@ class Index:
                 continue
             derived = self._derived_forms(c.word)
             if derived:
-                out.append(Concept(c.word, c.alternatives + derived))
+                out.append(replace(c, alternatives=c.alternatives + derived))
                 continue
             if is_english_word(c.word):
                 out.append(c)
                 continue
             maxdist = 1 if len(c.word) < 6 else 2
             suggestions = self._searcher.suggest("words", c.word, limit=1, maxdist=maxdist)
-            out.append(Concept(c.word, c.alternatives, suggestions[0]) if suggestions else c)
+            out.append(replace(c, corrected=suggestions[0]) if suggestions else c)
         return out
 
     def _derived_forms(self, word: str) -> tuple[str, ...]:

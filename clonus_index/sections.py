@@ -51,8 +51,17 @@ def classify_heading(text: str) -> Optional[str]:
 
 
 def intent_kinds(question: str) -> set[str]:
-    """The section kinds a question asks for ("how is it treated" -> {"Treatment"})."""
+    """The section kinds a question asks for ("how is it treated" -> {"Treatment"}).
+
+    In a message of several sentences only the questions count: "I've just
+    been diagnosed with MS. Why does it make my muscles spasm?" asks about
+    causes, not diagnosis.
+    """
     lowered = question.lower()
+    sentences = re.split(r"(?<=[.!?])\s+", lowered.strip())
+    asked = [s for s in sentences if s.endswith("?")]
+    if len(sentences) > 1 and asked:
+        lowered = " ".join(asked)
     return {section["name"] for section in load("sections")["sections"]
             if any(_matches(lowered, word) for word in section.get("intent", ()))}
 

@@ -67,3 +67,15 @@ def test_english_words_are_told_from_misspellings():
 def test_words_keep_apostrophes_inside_words():
     assert words_of("The doctor\u2019s office, isn't it?") == ["the", "doctor's", "office",
                                                                "isn't", "it"]
+
+
+def test_synonym_phrases_may_hold_stop_words():
+    found = concepts("can clonus stop you doing normal day to day stuff")
+    day = next(c for c in found if c.word == "day to day")
+    assert "everyday" in day.alternatives
+    assert "to" not in [c.word for c in found]
+
+
+def test_a_concept_said_twice_is_one_concept_counted_twice():
+    found = concepts("MS and clonus: why would MS do this?", {"ms": "multiple sclerosis"})
+    assert [(c.word, c.count) for c in found] == [("ms", 2), ("clonus", 1)]

@@ -98,3 +98,10 @@ def test_headings_and_questions_are_classified():
     assert intent_kinds("clonus") == set()
     assert asks_definition("What is clonus?") and asks_definition("define spasticity")
     assert not asks_definition("what is the best treatment for ankle clonus after a stroke")
+
+
+def test_in_a_long_message_only_the_questions_ask_for_a_section():
+    message = "I've just been diagnosed with MS. Why would it make my muscles spasm?"
+    assert intent_kinds(message) == {"Causes"}
+    assert intent_kinds("I've just been diagnosed with MS.") == {"Diagnosis"}
+    assert intent_kinds("how do doctors recognise clonus") == {"Diagnosis"}
