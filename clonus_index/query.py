@@ -12,7 +12,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from .errors import QueryError
 from .resources import load
@@ -79,25 +79,30 @@ class Concept:
 
 
 _english_lock = threading.Lock()
-_english: Optional[frozenset[str]] = None
+_english: Any = None
 
 
-def is_english_word(word: str) -> bool:
-    """True when ``word`` is an ordinary English word (pyspellchecker's dictionary).
-
-    Spelling correction asks this before it corrects a word the index has
-    never seen: "beat" or "worn" is what the user meant, even if no passage
-    says it, and turning it into "heat" or "work" would search for something
-    else. The dictionary (160,000 words) loads on first use, about 0.3 s.
-    """
+def _english_checker():
+    """pyspellchecker's English dictionary (160,000 words), loaded on first use (~0.3 s)."""
     global _english
     if _english is None:
         with _english_lock:
             if _english is None:
                 from spellchecker import SpellChecker
 
-                _english = frozenset(SpellChecker(distance=1).word_frequency.keys())
-    return word.lower() in _english
+                _english = SpellChecker(distance=1)
+    return _english
+
+
+def is_english_word(word: str) -> bool:
+    """True when ``word`` is an ordinary English word.
+
+    Spelling correction asks this before it corrects a word the index has
+    never seen: "beat" or "worn" is what the user meant, even if no passage
+    says it, and turning it into "heat" or "work" would search for something
+    else.
+    """
+    return word.lower() in _english_checker()
 
 
 _VOWELS = set("aeiouy")
