@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from bisect import bisect_left
+from functools import lru_cache
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -23,14 +24,16 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.fields import Schema
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.scoring import BM25F
+from whoosh.spelling import ListCorrector
 
 from .errors import IndexDamagedError, QueryError
 from .index import (FIELD_BOOSTS, StoredIndex, bundled_index, make_schema, passage_from_stored,
                     read_index, sources_hash, write_index)
 from .pipeline import ingest
 from .models import Article, Hit, Passage
-from .query import (Concept, concepts, is_english_word, mine_abbreviations, synonym_table,
-                    uses_syntax, validate, words_of)
+from .query import (Concept, concepts, inflection_key, is_english_word, mine_abbreviations,
+                    synonym_table, uses_syntax, validate, words_of)
+from .resources import load
 from .sections import asks_definition, intent_kinds
 from .segment import split_sentences
 
@@ -363,8 +366,15 @@ class Index:
                 out.append(c)
                 continue
             maxdist = 1 if len(c.word) < 6 else 2
-            suggestions = self._searcher.suggest("words", c.word, limit=1, maxdist=maxdist)
-            out.append(replace(c, corrected=suggestions[0]) if suggestions else c)
+            suggestions = (self._searcher.suggest("words", c.word, limit=1, maxdist=maxdist)
+                           or _query_vocabulary().suggest(c.word, limit=1, maxdist=maxdist))
+            if not suggestions:
+                out.append(c)
+                continue
+            corrected = suggestions[0]
+            more = tuple(a for a in self._synonyms.get(inflection_key(corrected), ())
+                         if a not in c.alternatives)
+            out.append(replace(c, corrected=corrected, alternatives=c.alternatives + more))
         return out
 
     def _derived_forms(self, word: str) -> tuple[str, ...]:
@@ -513,6 +523,22 @@ class Index:
             }
         return Hit(rank=rank, score=score, passage=passage, highlights=marked or passage.text,
                    matched_terms=tuple(t for _, t in matched), explanation=explanation)
+
+
+@lru_cache(maxsize=1)
+def _query_vocabulary() -> ListCorrector:
+    """Words a question may use that no passage needs to: synonyms and intent words.
+
+    The second place a misspelt word is looked up, after the index: the
+    corrected "permanent" finds no passage, but it still asks for the outlook,
+    and a corrected "physiotherapy" brings its synonyms.
+    """
+    words: set[str] = set()
+    for group in load("synonyms")["groups"]:
+        words.update(w for phrase in group for w in phrase.lower().split())
+    for section in load("sections")["sections"]:
+        words.update(w for phrase in section.get("intent", ()) for w in phrase.split())
+    return ListCorrector(sorted(w for w in words if len(w) >= 4 and is_english_word(w)))
 
 
 def _text(term) -> str:

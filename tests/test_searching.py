@@ -156,3 +156,15 @@ def test_a_heading_naming_the_question_counts_as_aboutness(default_index):
     hit = default_index.search("physiotherapy for clonus", explain=True)[0]
     assert hit.passage.subsection == "Physical therapy"
     assert "heading" in hit.explanation["factors"]
+
+
+def test_misspelt_question_words_are_corrected_against_the_query_vocabulary(default_index):
+    # "permanent" is in no passage, but it is a word questions use: the
+    # correction still asks for the outlook.
+    hits = default_index.search("is clonus permenant", explain=True)
+    assert hits.corrected_query == "is clonus permanent"
+    assert hits[0].explanation["intents"] == ["Outlook"] and hits[0].passage.section == "Outlook"
+    # A corrected synonym brings its group along.
+    hits = default_index.search("physiotheraphy")
+    assert hits.corrected_query == "physiotherapy"
+    assert hits[0].passage.subsection == "Physical therapy"
