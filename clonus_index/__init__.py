@@ -10,8 +10,7 @@ __version__ = "0.1.0"
 
 from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
                      IndexNotFoundError, IndexStateError, IndexVersionError, IndexWriteError,
-                     IngestError,
-                     QueryError)
+                     IngestError, OutputError, QueryError)
 from .pipeline import Corpus, ingest, write_jsonl
 from .models import Article, Hit, Passage, Reference, ReferenceLink
 from .searching import Index, Results, build_index, open_index, search
@@ -20,6 +19,6 @@ __all__ = [
     "__version__",
     "Article", "Reference", "ReferenceLink", "Passage", "Hit", "Corpus", "Index", "Results",
     "ingest", "write_jsonl", "open_index", "build_index", "search",
-    "ClonusIndexError", "IngestError", "QueryError", "IndexStateError", "IndexNotFoundError",
+    "ClonusIndexError", "IngestError", "OutputError", "QueryError", "IndexStateError", "IndexNotFoundError",
     "IndexVersionError", "IndexDamagedError", "IndexBusyError", "IndexWriteError", "CacheError",
 ]

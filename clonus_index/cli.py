@@ -8,6 +8,7 @@ one-line ``Error: ...`` with a non-zero exit code.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Optional
@@ -27,6 +28,9 @@ __all__ = ["cli", "main"]
 
 #: Show a progress bar when a build reads at least this many files.
 PROGRESS_MIN_FILES = 5
+#: The exit status of a writer whose reader went away (128 + SIGPIPE), as a
+#: shell reports it for ``yes | head -1``.
+EXIT_BROKEN_PIPE = 141
 
 
 class UserError(click.ClickException):
@@ -44,6 +48,9 @@ def _errors(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except BrokenPipeError:
+            _stop_writing()
+            raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
         except QueryError as exc:
             raise UserError(str(exc), exit_code=2) from None
         except ClonusIndexError as exc:
@@ -54,6 +61,20 @@ def _errors(func: Callable) -> Callable:
             raise UserError(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
 
     return wrapper
+
+
+def _stop_writing() -> None:
+    """The reader of stdout left (``| head -1``): end quietly, as ``cat`` would.
+
+    Output still buffered would fail again when Python flushes it at exit and
+    print a warning, so stdout is pointed at the null device first.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (CliRunner): nothing will be flushed
+        pass
 
 
 def index_option(func: Callable) -> Callable:

@@ -7,8 +7,9 @@ the CLI prints it as the whole of its one-line error.
 from __future__ import annotations
 
 __all__ = [
-    "ClonusIndexError", "IngestError", "QueryError", "IndexStateError", "IndexNotFoundError",
-    "IndexVersionError", "IndexBusyError", "IndexDamagedError", "IndexWriteError", "CacheError",
+    "ClonusIndexError", "IngestError", "OutputError", "QueryError", "IndexStateError",
+    "IndexNotFoundError", "IndexVersionError", "IndexBusyError", "IndexDamagedError",
+    "IndexWriteError", "CacheError",
 ]
 
 
@@ -18,6 +19,10 @@ class ClonusIndexError(Exception):
 
 class IngestError(ClonusIndexError, ValueError):
     """A source file cannot be read as an article (not UTF-8, empty, no article text)."""
+
+
+class OutputError(ClonusIndexError, ValueError):
+    """An output path cannot be written as asked: it is a folder, or two outputs share it."""
 
 
 class QueryError(ClonusIndexError, ValueError):

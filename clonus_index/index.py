@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from . import __version__
 from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
                      IndexNotFoundError, IndexVersionError, IndexWriteError)
-from .pipeline import Corpus, ingest
+from .pipeline import Corpus, ingest, write_atomic
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
 from .resources import bundled_corpus
@@ -213,12 +212,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
             storage_hook(tmp)
         os.rename(tmp, path / name)
         _fsync_dir(path)
-        fd, pointer = tempfile.mkstemp(prefix=f".{CURRENT}.", dir=path)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(name + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(pointer, path / CURRENT)
+        write_atomic(path / CURRENT, [name])  # via ".CURRENT.<random>", which _cleanup knows
         _fsync_dir(path)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -269,6 +263,11 @@ def _rebuild_hint(path: Path) -> str:
     return f"rebuild it with: clonus-index build SOURCES... --index {path}"
 
 
+#: For a path that a build would refuse too (see ``_prepare_folder``): no
+#: "rebuild it with" there, since that command would fail.
+_ELSEWHERE = "choose another --index path (to make an index, build into a new or empty folder)"
+
+
 def read_index(path: str | Path) -> StoredIndex:
     """Open the current generation of the index at ``path``.
 
@@ -281,15 +280,20 @@ def read_index(path: str | Path) -> StoredIndex:
         raise IndexNotFoundError(f"{path}: no index here; build one with: "
                                  f"clonus-index build SOURCES... --index {path}")
     if not path.is_dir():
-        raise IndexDamagedError(f"{path}: is a file, not an index folder; {_rebuild_hint(path)}")
+        raise IndexDamagedError(f"{path}: is a file, not an index folder; {_ELSEWHERE}")
     deadline = time.monotonic() + OPEN_RETRY_SECONDS
     while True:
         try:
             return _read_generation(path)
         except FileNotFoundError as exc:
             if _current_generation(path) is None:
-                what = "is empty" if not any(path.iterdir()) else "is not a clonus_index index"
-                raise IndexNotFoundError(f"{path}: folder {what}; {_rebuild_hint(path)}") from None
+                if not any(path.iterdir()):
+                    advice = f"folder is empty; {_rebuild_hint(path)}"
+                elif _is_index_folder(path):  # a first build that never finished
+                    advice = f"folder holds no finished index; {_rebuild_hint(path)}"
+                else:
+                    advice = f"folder is not a clonus_index index; {_ELSEWHERE}"
+                raise IndexNotFoundError(f"{path}: {advice}") from None
             if time.monotonic() >= deadline:
                 raise IndexDamagedError(f"{path}: index files are missing ({exc.filename or exc}); "
                                         f"{_rebuild_hint(path)}") from None

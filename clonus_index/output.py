@@ -104,7 +104,11 @@ def format_info(info: dict) -> str:
 def format_report(report) -> str:
     """An evaluation report: a table per kind, then the misses with their rank."""
     rows = [("kind", "n", "s@1", "s@3", "MRR@10")]
-    for kind, m in list(report.by_kind.items()) + [("all", report.overall)]:
+    # One kind only (often the "all" that questions without a kind get) would
+    # repeat the total; beside real kinds, those questions are "(no kind)".
+    kinds = list(report.by_kind.items()) if len(report.by_kind) > 1 else []
+    kinds = [("(no kind)" if kind == "all" else kind, m) for kind, m in kinds]
+    for kind, m in kinds + [("all", report.overall)]:
         rows.append((kind, str(m["questions"]), f"{m['success@1']:.3f}",
                      f"{m['success@3']:.3f}", f"{m['mrr@10']:.3f}"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
+import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from .citation import parse_cite_block, parse_date, parse_references
-from .errors import IngestError
+from .errors import IngestError, OutputError
 from .linking import link_references
 from .models import Article, Passage
 from .reading import Document, iter_sources, read_document
@@ -24,7 +24,7 @@ from .sections import place_blocks
 from .segment import segment
 
 __all__ = ["Corpus", "ingest", "ingest_document", "article_id_for", "write_jsonl",
-           "articles_path_for"]
+           "articles_path_for", "write_atomic"]
 
 
 @dataclass(frozen=True)
@@ -138,17 +138,57 @@ def articles_path_for(passages_path: str | Path) -> Path:
     return path.with_name(f"{stem}.articles.jsonl")
 
 
-def _write_atomic(path: Path, lines: Iterable[str]) -> None:
+def write_atomic(path: Path, lines: Iterable[str]) -> None:
+    """Write ``lines`` to ``path`` all at once: into a temporary file beside it, then renamed.
+
+    The temporary file (``.<name>.`` and a random suffix) is created with
+    mode 0666 less the umask, as ``open()`` would; ``tempfile.mkstemp`` would
+    make it, and so ``path``, private (0600). Errors name ``path``, never the
+    temporary file.
+    """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    while True:
+        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _naming(path, exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for line in lines:
                 fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _naming(path, exc) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _naming(path: Path, exc: OSError) -> OSError:
+    """The same error, about ``path`` instead of the temporary file the user never named."""
+    return OSError(exc.errno, exc.strerror, str(path)) if exc.errno else exc
+
+
+def _check_outputs(passages_path: Path, articles_path: Path) -> None:
+    """Refuse a folder, or one file for both outputs, before anything is written."""
+    for path, example in ((passages_path, "passages.jsonl"), (articles_path, "articles.jsonl")):
+        if path.is_dir():
+            raise OutputError(f"{path}: is a folder; name a file to write, "
+                              f"such as {path / example}")
+    same = (os.path.samefile(passages_path, articles_path)
+            if passages_path.exists() and articles_path.exists()
+            else passages_path.resolve() == articles_path.resolve())
+    if same:
+        raise OutputError(f"{passages_path}: passages and articles would go to the same file; "
+                          "choose a different --articles path (or leave it out)")
 
 
 def write_jsonl(corpus: Corpus, passages_path: str | Path,
@@ -156,7 +196,8 @@ def write_jsonl(corpus: Corpus, passages_path: str | Path,
     """Write one JSON object per passage, and one per article (with its text and references)."""
     passages_path = Path(passages_path)
     articles_path = Path(articles_path) if articles_path else articles_path_for(passages_path)
-    _write_atomic(passages_path, (json.dumps(p.to_dict(), ensure_ascii=False) for p in corpus.passages))
-    _write_atomic(articles_path, (json.dumps(a.to_dict(with_text=True), ensure_ascii=False)
-                                  for a in corpus.articles))
+    _check_outputs(passages_path, articles_path)
+    write_atomic(passages_path, (json.dumps(p.to_dict(), ensure_ascii=False) for p in corpus.passages))
+    write_atomic(articles_path, (json.dumps(a.to_dict(with_text=True), ensure_ascii=False)
+                                 for a in corpus.articles))
     return passages_path, articles_path

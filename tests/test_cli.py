@@ -89,6 +89,23 @@ def test_missing_index_is_a_one_line_error(runner, tmp_path):
     assert line.startswith("Error: ") and "build one with: clonus-index build SOURCES" in line
 
 
+def test_a_foreign_index_path_does_not_suggest_a_refused_build(runner, tmp_path, seed_path):
+    """What `search` suggests for a folder or file that is not an index, `build` must not refuse."""
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not an index")
+    for path in (foreign, a_file):
+        result = runner.invoke(cli, ["search", "clonus", "--index", str(path)])
+        assert result.exit_code == 1 and result.stdout == ""
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"Error: {path}: ") and "choose another --index path" in line
+        assert "clonus-index build" not in line
+        built = runner.invoke(cli, ["build", str(seed_path), "--index", str(path)])
+        assert built.exit_code == 1 and "choose another --index path" in built.stderr
+
+
 def test_build_show_passages_info(runner, tmp_path, seed_path):
     index = tmp_path / "ix"
     result = run(runner, "build", str(seed_path), "--index", str(index))
@@ -139,6 +156,25 @@ def test_build_errors(runner, tmp_path):
     assert result.exit_code == 2 and "--index PATH" in result.stderr
 
 
+def test_ingest_refuses_one_file_for_passages_and_articles(runner, tmp_path, seed_path):
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(cli, ["ingest", str(seed_path), "--out", str(out), "--articles", str(out)])
+    assert result.exit_code == 1 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {out}: ") and "--articles" in line
+    assert not out.exists()
+
+
+def test_ingest_into_a_folder_names_the_folder(runner, tmp_path, seed_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    result = runner.invoke(cli, ["ingest", str(seed_path), "--out", str(folder)])
+    assert result.exit_code == 1 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {folder}: is a folder") and f".{folder.name}." not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 def test_version_and_help(runner):
     assert run(runner, "--version").stdout.strip() == f"clonus-index, version {__version__}"
     help_text = run(runner, "-h").stdout
@@ -167,3 +203,18 @@ def test_installed_command_works_from_any_directory(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.strip() == "Error: query is empty; type some words to search for"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["passages"], ["passages", "--json"],
+                                  ["search", "clonus", "--json"], ["search", "clonus"],
+                                  ["show", "what-is-clonus-p10", "--json"]])
+def test_a_closed_pipe_ends_quietly(seed_index, args):
+    """`clonus-index passages | head -1`: no "Error: Broken pipe", the shell's 141 exit."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.Popen([_installed_command(), *args, "--index", str(seed_index.path)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first write, as after `head -1`
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and stderr == ""

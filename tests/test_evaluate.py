@@ -83,3 +83,26 @@ def test_eval_command(tmp_path):
     bad.write_text("{oops\n")
     result = runner.invoke(cli, ["eval", str(bad)])
     assert result.exit_code == 1 and result.stderr.strip() == f"Error: {bad}:1: not a JSON object"
+
+
+def _table_kinds(stdout):
+    table = stdout.split("\n\n")[0].splitlines()[1:]
+    return [line.split()[0] for line in table]
+
+
+def test_eval_prints_the_all_row_once(tmp_path):
+    """Without kinds there is no per-kind breakdown: one "all" row, not two."""
+    runner = CliRunner()
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"q": "what causes clonus", "keys": ["clonus"]}\n'
+                     '{"q": "botox", "keys": ["botox"]}\n')
+    result = runner.invoke(cli, ["eval", str(plain)])
+    assert result.exit_code == 0, result.stderr
+    assert _table_kinds(result.stdout) == ["all"]
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"q": "what causes clonus", "keys": ["clonus"]}\n'
+                     '{"q": "botox", "keys": ["botox"], "kind": "keyword"}\n')
+    result = runner.invoke(cli, ["eval", str(mixed)])
+    assert result.exit_code == 0, result.stderr
+    kinds = _table_kinds(result.stdout)
+    assert kinds.count("all") == 1 and kinds[-1] == "all" and "keyword" in kinds

@@ -85,11 +85,55 @@ def test_missing_empty_and_foreign_folders(tmp_path, seed_corpus):
     foreign = tmp_path / "photos"
     foreign.mkdir()
     (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
-    with pytest.raises(IndexNotFoundError, match="not a clonus_index index"):
+    with pytest.raises(IndexNotFoundError, match="not a clonus_index index") as info:
         open_index(foreign)
+    assert "rebuild it with" not in str(info.value)  # a build would refuse this folder
     with pytest.raises(IndexDamagedError, match="not a clonus_index index and is not empty"):
         write_index(seed_corpus, foreign)
     assert [p.name for p in foreign.iterdir()] == ["cat.jpg"]
+
+
+def test_a_foreign_folder_or_file_is_not_offered_a_build_into_it(tmp_path, seed_corpus):
+    """The reader must not suggest a build that the writer then refuses."""
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not an index")
+    for path in (foreign, a_file):
+        with pytest.raises((IndexNotFoundError, IndexDamagedError)) as info:
+            open_index(path)
+        message = str(info.value)
+        assert message.startswith(f"{path}: ") and "choose another --index path" in message
+        assert "rebuild it with" not in message and f"--index {path}" not in message
+        with pytest.raises(IndexDamagedError, match="choose another --index path"):
+            write_index(seed_corpus, path)
+
+
+def test_an_unfinished_first_build_still_says_rebuild(tmp_path, seed_corpus):
+    """A folder a first build died in is an index folder: rebuilding into it works."""
+    path = tmp_path / "ix"
+    path.mkdir()
+    (path / ".build.lock").write_text("")
+    (path / "gen-20240101000000-deadbeef.tmp").mkdir()
+    with pytest.raises(IndexNotFoundError, match=r"rebuild it with: clonus-index build SOURCES"):
+        open_index(path)
+    write_index(seed_corpus, path)
+    assert len(open_index(path)) == len(seed_corpus.passages)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_the_index_pointer_follows_the_umask(tmp_path, seed_corpus, umask):
+    """CURRENT must be as readable as the rest of the index, not 0600."""
+    old = os.umask(umask)
+    try:
+        write_index(seed_corpus, tmp_path / "ix")
+    finally:
+        os.umask(old)
+    expected = 0o666 & ~umask
+    assert (tmp_path / "ix" / CURRENT).stat().st_mode & 0o777 == expected
+    assert (tmp_path / "ix" / (tmp_path / "ix" / CURRENT).read_text().strip() / "meta.json"
+            ).stat().st_mode & 0o777 == expected
 
 
 def test_opening_retries_while_a_swap_settles(tmp_path, seed_path, monkeypatch):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clonus_index import ingest, write_jsonl
+from clonus_index import ClonusIndexError, ingest, write_jsonl
 from clonus_index.pipeline import article_id_for, articles_path_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,39 @@ def test_jsonl_output_round_trips(tmp_path, seed_corpus):
     for r in records:
         assert article["text"][r["start"]:r["end"]] == r["text"]
         assert {ref["id"] for ref in r["references"]} <= {ref["id"] for ref in article["references"]}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_jsonl_output_follows_the_umask(tmp_path, seed_corpus, umask):
+    """Output files get the usual mode, not the private 0600 of a temporary file."""
+    old = os.umask(umask)
+    try:
+        paths = write_jsonl(seed_corpus, tmp_path / "passages.jsonl")
+    finally:
+        os.umask(old)
+    for path in paths:
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+
+
+def test_jsonl_output_refuses_one_file_for_both(tmp_path, seed_corpus):
+    out = tmp_path / "out.jsonl"
+    for articles in (out, tmp_path / "." / "out.jsonl"):
+        with pytest.raises(ClonusIndexError, match="same file") as info:
+            write_jsonl(seed_corpus, out, articles)
+        assert str(info.value).startswith(f"{out}: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_jsonl_output_into_a_folder_names_the_folder(tmp_path, seed_corpus):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(ClonusIndexError) as info:
+        write_jsonl(seed_corpus, folder)
+    assert str(info.value).startswith(f"{folder}: is a folder")
+    with pytest.raises(ClonusIndexError, match="is a folder"):
+        write_jsonl(seed_corpus, tmp_path / "p.jsonl", folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary files left
+    assert list(folder.iterdir()) == []
 
 
 def _script(*args, cwd=ROOT):
