@@ -67,7 +67,8 @@ def parse_cite_block(text: Optional[str]) -> dict:
     meta: dict = {}
     mla = re.search(r"\bMLA\b(.*?)(?=\bAPA\b|$)", text, re.S)
     apa = re.search(r"\bAPA\b(.*)$", text, re.S)
-    url = re.search(r"<?(https?://[^\s>]+)>?", text)
+    # MLA 8 leaves the scheme off ("www.example.org/a"); the URL is kept as written.
+    url = re.search(r"<?((?:https?://|www\.)[^\s>]+)>?", text)
     if url:
         meta["url"] = url.group(1).rstrip(".,")
     if mla:
@@ -78,20 +79,7 @@ def parse_cite_block(text: Optional[str]) -> dict:
         m = re.search(r"[\"\u201c](.+?)[\"\u201d]", part)
         if m:
             meta["title"] = m.group(1).strip().rstrip(".").strip()
-            rest = part[m.end():]
-            # 'Medical News Today. MediLexicon, Intl., 8 Jun. 2018. Web. 6 Sep. 2019. <url>'
-            site = re.match(r"\s*([^.]+?)\s*\.\s*(.*)$", rest, re.S)
-            if site:
-                meta["publisher"] = site.group(1).strip()
-                tail = site.group(2)
-                dates = list(re.finditer(r"\b\d{1,2} [A-Za-z]{3}[a-z]*\.? \d{4}\b", tail))
-                if dates:
-                    org = tail[:dates[0].start()].strip().rstrip(",").strip()
-                    if org:
-                        meta["organization"] = org
-                    meta["published"] = parse_date(dates[0].group())
-                    if len(dates) > 1:
-                        meta["accessed"] = parse_date(dates[1].group())
+            meta.update(_mla_source(part[m.end():]))
     if apa:
         part = apa.group(1)
         m = re.search(r"\((\d{4}[^)]*)\)", part)
@@ -107,6 +95,50 @@ def parse_cite_block(text: Optional[str]) -> dict:
         if m and "author" not in meta:
             meta["author"] = f"{m[2]} {m[1].strip()}"
     return {k: v for k, v in meta.items() if v}
+
+
+#: A day-month-year or month-day-year date as MLA writes it: "8 Jun. 2018",
+#: "2 February 2020", "June 8, 2018". ``parse_date`` checks the month name.
+_MLA_DATE = re.compile(r"\b\d{1,2} [A-Z][a-z]{2,8}\.? \d{4}\b|\b[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4}\b")
+#: Words that say the date after them is when the page was read, not published.
+_ACCESS_CUE = re.compile(r"\b(?:web|accessed|retrieved)\b\.?\s*[:,]?\s*(?:on\s+)?$", re.I)
+#: Where the container part of an MLA entry ends when no date is given.
+_MLA_STOP = re.compile(r"\bn\.\s?d\.|\bWeb\.|\b(?:Accessed|Retrieved)\b|<?(?:https?://|www\.)", re.I)
+#: The break between site and organisation: MLA 7 "Site. Org", MLA 8 "Container, Publisher".
+#: A full stop after a capital ("U.S. News") is an abbreviation, not a break.
+_MLA_PART = re.compile(r"(?<=[a-z0-9)\]])\s*\.\s+|\s*,\s+")
+
+
+def _mla_source(rest: str) -> dict:
+    """Site, organisation and dates from what follows the title in an MLA entry.
+
+    Two generations of MLA are in use, and cite blocks mix them:
+    MLA 7 puts the site in a sentence of its own and marks the medium
+    ("Medical News Today. MediLexicon, Intl., 8 Jun. 2018. Web. 6 Sep. 2019."),
+    MLA 8 and later run container, publisher and date together with commas
+    ("Health Facts Daily, 2 Feb. 2020, https://... Accessed 3 Mar. 2021.").
+    So the site is read up to the first date, not the first full stop (which
+    in MLA 8 falls inside the date, "2 Feb."), and a date after "Web." or
+    "Accessed" is the access date, whatever its position.
+    """
+    found: dict = {}
+    dates = [d for d in _MLA_DATE.finditer(rest) if parse_date(d.group())]
+    for d in dates:
+        key = "accessed" if _ACCESS_CUE.search(rest[:d.start()]) else "published"
+        found.setdefault(key, parse_date(d.group()))
+    ends = [dates[0].start()] if dates else []
+    stop = _MLA_STOP.search(rest)
+    if stop:
+        ends.append(stop.start())
+    container = rest[:min(ends)] if ends else rest
+    container = container.strip().rstrip(",;: ").strip()  # "Intl." keeps its full stop
+    parts = _MLA_PART.split(container, maxsplit=1)
+    site = parts[0].strip().rstrip(".").strip()
+    if site:
+        found["publisher"] = site
+    if len(parts) > 1 and parts[1].strip(" ,"):
+        found["organization"] = parts[1].strip(" ,")
+    return found
 
 
 # --------------------------------------------------------------------------

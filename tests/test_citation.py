@@ -1,5 +1,7 @@
 import datetime as dt
 
+import pytest
+
 from clonus_index.citation import parse_cite_block, parse_date, parse_reference, parse_references
 from clonus_index.reading import read_document
 
@@ -59,3 +61,48 @@ def test_dates_in_the_forms_articles_use():
     assert parse_date("2018, June 8") == dt.date(2018, 6, 8)
     assert parse_date("31 Feb. 2018") is None
     assert parse_date("soon") is None
+
+
+# The cite blocks of the fixtures and of real pages in the two MLA generations:
+# MLA 7 ("Site. Organisation, 8 Jun. 2018. Web. 6 Sep. 2019. <url>") and MLA 8+
+# ("Container, Publisher, 2 Feb. 2020, url. Accessed 3 Mar. 2021.").
+
+def test_comma_style_mla_keeps_the_date_out_of_the_publisher(data_dir):
+    meta = parse_cite_block(read_document(data_dir / "migraine.txt").cite)
+    assert meta["publisher"] == "Health Facts Daily"
+    assert meta["published"] == dt.date(2020, 2, 2)
+    assert meta["author"] == "Jane Doe"
+    assert meta["title"] == "Migraine: what you need to know"
+    assert "organization" not in meta and "accessed" not in meta
+
+
+@pytest.mark.parametrize("mla, expected", [
+    # MLA 8 without the medium.
+    ('Doe, Jane. "Migraine: what you need to know." Health Facts Daily, 2 Feb. 2020.',
+     {"publisher": "Health Facts Daily", "published": dt.date(2020, 2, 2)}),
+    # MLA 8 with a publisher, a URL and an access date.
+    ('Doe, Jane. "Migraine: what you need to know." Health Facts Daily, Health Facts Inc., '
+     '2 February 2020, https://example.org/migraine. Accessed 3 Mar. 2021.',
+     {"publisher": "Health Facts Daily", "organization": "Health Facts Inc.",
+      "published": dt.date(2020, 2, 2), "accessed": dt.date(2021, 3, 3),
+      "url": "https://example.org/migraine"}),
+    # MLA 8 with a month-first date and a URL written without its scheme.
+    ('Doe, Jane. "Migraine: what you need to know." Health Facts Daily, Feb. 2, 2020, '
+     'www.example.org/migraine.',
+     {"publisher": "Health Facts Daily", "published": dt.date(2020, 2, 2),
+      "url": "www.example.org/migraine"}),
+    # MLA 7 with an organisation, the medium, an access date and an angle-bracketed URL.
+    ('Doe, Jane. "Migraine: what you need to know." Health Facts Daily. Health Facts Inc., '
+     '2 Feb. 2020. Web. 6 Sep. 2021. <https://example.org/migraine>',
+     {"publisher": "Health Facts Daily", "organization": "Health Facts Inc.",
+      "published": dt.date(2020, 2, 2), "accessed": dt.date(2021, 9, 6),
+      "url": "https://example.org/migraine"}),
+    # MLA 7 with no publication date: the one date is when the page was read.
+    ('Doe, Jane. "Migraine: what you need to know." U.S. Health News. Health Facts Inc., '
+     'n.d. Web. 6 Sep. 2021.',
+     {"publisher": "U.S. Health News", "organization": "Health Facts Inc.",
+      "accessed": dt.date(2021, 9, 6)}),
+])
+def test_mla_variants(mla, expected):
+    meta = parse_cite_block("Please use one of the following formats to cite this article: MLA " + mla)
+    assert meta == {"author": "Jane Doe", "title": "Migraine: what you need to know", **expected}

@@ -108,3 +108,175 @@ def test_folder_order_is_stable(tmp_path):
         (tmp_path / name).write_text("x")
     names = [p.relative_to(tmp_path).as_posix() for p in iter_sources([tmp_path])]
     assert names == ["a.html", "b.txt", "sub/a.txt", "sub/c.txt"]
+
+
+# --------------------------------------------------------------------------
+# HTML bylines and a whole news-site page (tests/data/gout.html)
+# --------------------------------------------------------------------------
+
+GOUT_MUST_CONTAIN = [
+    # every paragraph (a sentence of each) and every list item
+    "Gout is a common and painful form of inflammatory arthritis.",
+    "Between flares, many people have no symptoms at all.",
+    "A gout flare usually starts at night.",
+    "Common signs of a flare include:",
+    "intense pain in one joint, often the big toe",
+    "redness and shiny skin over the joint",
+    "swelling and warmth around the joint",
+    "stiffness that makes the joint hard to move",
+    "spread to other joints, such as the ankles, knees, wrists and fingers.",
+    "a condition called hyperuricemia.",
+    "Foods and drinks that raise uric acid levels include:",
+    "red meat and organ meats, such as liver",
+    "some seafood, including anchovies, sardines and shellfish",
+    "beer and spirits",
+    "drinks sweetened with fructose",
+    "Men are more likely than women to develop gout, and the risk rises with age.",
+    "Some medicines, including diuretics and low-dose aspirin, can raise uric acid levels as well.",
+    "The most reliable test is to draw fluid from the joint with a needle",
+    "An ultrasound or a dual-energy CT scan can show crystal deposits",
+    "Options include nonsteroidal anti-inflammatory drugs, colchicine and corticosteroids.",
+    "applying an ice pack for 20 minutes at a time can also help.",
+    "such as allopurinol or febuxostat.",
+    "Lifestyle changes that can help include:",
+    "losing weight gradually if overweight",
+    "drinking plenty of water",
+    "limiting alcohol, especially beer",
+    "most people can prevent flares and avoid lasting damage to their joints.",
+]
+
+GOUT_MUST_NOT_CONTAIN = [
+    # byline, reviewer and dates
+    "Maria Okafor", "By ", "April 11, 2023", "September 2, 2023", "Updated",
+    "Medically reviewed", "Ken Ito",
+    # cookie banner, site header, navigation, breadcrumb, share tools, figure
+    "We use cookies", "Health Conditions", "Tools and Quizzes", "Home", "Share on",
+    "Email this article", "Photo: Stock Images",
+    # ads, related coverage (with another article's byline), newsletter, feedback
+    "Advertisement", "Sponsored", "Comfort shoes", "joint support supplement",
+    "Related coverage", "Pseudogout", "Tom Reyes", "a week of meals", "Bunions",
+    "newsletter", "Sign up", "Was this article helpful",
+    # references, last-reviewed line and footer
+    "Choi, H. K.", "The Lancet", "cdc.gov", "Last medically reviewed",
+    "About Us", "Privacy Policy", "All rights reserved", "loadComments", "dataLayer",
+]
+
+
+@pytest.fixture(scope="module")
+def gout(data_dir):
+    from clonus_index import ingest
+    return ingest([data_dir / "gout.html"])
+
+
+def test_news_page_metadata_comes_from_head_and_byline(gout):
+    (article,) = gout.articles
+    # The head has no author name (article:author is a Facebook URL) and no
+    # date, so both come from the byline: the author link's text, not its
+    # href, and the first <time>, not the "Updated" one.
+    assert article.title == "Gout: Symptoms, causes, and treatment"
+    assert article.author == "Maria Okafor"
+    assert article.published.isoformat() == "2023-04-11"
+    assert article.url == "https://www.healthfactsdaily.example/articles/gout-symptoms-causes-treatment"
+    assert article.publisher == "Health Facts Daily"
+    assert article.organization is None and article.accessed is None
+
+
+def test_news_page_passages_keep_sections_and_subsections(gout):
+    placed = []
+    for p in gout.passages:
+        if (p.section, p.subsection) not in placed:
+            placed.append((p.section, p.subsection))
+    assert placed == [
+        ("Overview", None), ("Symptoms", None),
+        ("Causes and risk factors", None), ("Causes and risk factors", "Diet"),
+        ("Causes and risk factors", "Other risk factors"),
+        ("Diagnosis", None),
+        ("Treatment", "During a flare"), ("Treatment", "Preventing future flares"),
+        ("Outlook", None),
+    ]
+    assert gout.passages[0].text.startswith("Gout is a common and painful form")
+
+
+def test_news_page_text_is_all_in_passages_and_furniture_in_none(gout):
+    texts = [p.text for p in gout.passages]
+    for wanted in GOUT_MUST_CONTAIN:
+        assert any(wanted in t for t in texts), wanted
+    for unwanted in GOUT_MUST_NOT_CONTAIN:
+        assert not any(unwanted in t for t in texts), unwanted
+    assert all(p.text == p.article.text[p.start:p.end] for p in gout.passages)
+
+
+def test_news_page_references_are_parsed(gout):
+    refs = gout.articles[0].references
+    assert len(refs) == 4  # the "Last medically reviewed" line under them is not one
+    choi, dalbeth, fitzgerald, cdc = refs
+    assert choi.authors[0] == "Choi, H. K." and len(choi.authors) == 5
+    assert (choi.year, choi.journal, choi.volume, choi.issue, choi.pages) == \
+        (2004, "New England Journal of Medicine", "350", "11", "1093–1103")
+    assert (dalbeth.title, dalbeth.journal, dalbeth.year) == ("Gout", "The Lancet", 2021)
+    assert fitzgerald.journal == "Arthritis Care & Research" and fitzgerald.authors[-1] == "Neogi, T."
+    assert (cdc.year, cdc.month, cdc.day) == (2022, 7, 11)
+
+
+@pytest.mark.parametrize("byline, author, published", [
+    # The reported page: an author link inside a classed byline.
+    ('<div class="byline">By <a rel="author" href="/a/lee">Sam Lee</a> · '
+     '<time datetime="2022-05-17">May 17, 2022</time></div>', "Sam Lee", "2022-05-17"),
+    # A classed byline with no markup inside: name and date from its words.
+    ('<p class="byline">By Sam Lee · May 17, 2022</p>', "Sam Lee", "May 17, 2022"),
+    # No class: an author link and a <time> among a few byline words.
+    ('<p>By <a rel="author" href="https://x.example/a/lee">Sam Lee</a> | '
+     '<time datetime="2022-05-17">May 17</time></p>', "Sam Lee", "2022-05-17"),
+    # Loose inline content in a div, the author in a classed span.
+    ('<div>Written by <span class="author-name">Sam Lee</span> · '
+     '<time datetime="2022-05-17">May 17</time></div>', "Sam Lee", "2022-05-17"),
+    # schema.org markup: itemprop=name inside itemprop=author; modified date skipped.
+    ('<div class="article-meta"><span itemprop="author" itemscope><a href="/a/lee">'
+     '<span itemprop="name">Sam Lee</span></a></span> '
+     '<time itemprop="dateModified" datetime="2023-01-09">Jan 9</time> '
+     '<time itemprop="datePublished" datetime="2022-05-17">May 17</time></div>',
+     "Sam Lee", "2022-05-17"),
+    # Two authors, an update and a reading time in the words.
+    ('<span class="byline">By Sam Lee and Jo Park · Updated 3 June 2023 · '
+     'Published 17 May 2022 · 5 min read</span>', "Sam Lee and Jo Park", "17 May 2022"),
+])
+def test_html_byline_gives_metadata_and_no_text(byline, author, published):
+    html = (f'<html><head><link rel="author" href="/humans.txt"></head><body><article>'
+            f'<h1>Heel pain</h1>{byline}<p>Plantar fasciitis is a common cause of heel pain.</p>'
+            f'</article></body></html>')
+    doc = read_html(html)
+    assert [b.text for b in doc.blocks] == ["Plantar fasciitis is a common cause of heel pain."]
+    assert doc.meta["author"] == author
+    assert doc.meta["published"] == published
+
+
+def test_html_author_is_never_a_url_and_meta_tags_win():
+    html = """<html><head><meta property="article:author" content="https://facebook.com/hfd">
+    <meta name="author" content="Ann Lee"><meta property="article:published_time" content="2020-02-03">
+    </head><body><article><h1>T</h1><p class="byline">By <a rel="author" href="/a/b">Bo Kim</a>
+    <time datetime="2019-01-01">1 Jan 2019</time></p><p>Gout is a kind of arthritis.</p>
+    </article></body></html>"""
+    assert read_html(html).meta["author"] == "Ann Lee"
+    assert read_html(html).meta["published"] == "2020-02-03"
+    only_links = """<html><head><meta property="article:author" content="https://facebook.com/hfd">
+    <link rel="author" href="https://x.example/about"></head><body><article><h1>T</h1>
+    <p>Gout is a kind of arthritis.</p><aside><a rel="author" href="/o">Other Writer</a></aside>
+    </article></body></html>"""
+    assert "author" not in read_html(only_links).meta
+
+
+def test_html_sentences_with_dates_are_not_bylines():
+    html = """<article><h1>T</h1>
+    <p>The outbreak began on <time datetime="2020-03-03">3 March 2020</time> in the city.</p>
+    <p>By 2030, half of adults may have raised uric acid.</p>
+    <p>Reviewed by <a rel="author" href="/x">Dr Ito</a>, the study found that flares fell by half
+    in people who took allopurinol every day for a year.</p></article>"""
+    assert len(read_html(html).blocks) == 3
+
+
+def test_html_lists_inside_paragraphs_and_unclosed_items_are_read_once():
+    doc = read_html("<article><h1>T</h1><p>Triggers include:<ul><li>Stress.</li>"
+                    "<li>Missed meals.</li></ul></p><ul><li>Heat<li>Cold<li>Noise</ul></article>")
+    assert [(b.text, b.item) for b in doc.blocks] == [
+        ("Triggers include:", False), ("Stress.", True), ("Missed meals.", True),
+        ("Heat", True), ("Cold", True), ("Noise", True)]
