@@ -1,6 +1,8 @@
 """The README and the command's help stay true to the code."""
 
+import json
 import re
+import shlex
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -40,3 +42,25 @@ def test_readme_examples_show_real_ids_and_sections(default_index):
     assert p.subsection == "Botox injections" and "what-is-clonus-p21" in README
     for section in default_index.sections():
         assert section in README
+
+
+def test_readme_search_example_is_real_output():
+    block = README.split("```console\n$ clonus-index search ", 1)[1].split("```", 1)[0]
+    command, shown = block.split("\n", 1)
+    args = ["search", *shlex.split(command)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0
+
+    def headers(text):
+        return [line for line in text.splitlines() if re.match(r"\d+\. ", line)]
+
+    assert headers(shown) and headers(shown) == headers(result.stdout)
+
+
+def test_readme_json_example_is_real_output():
+    block = README.split("`clonus-index search QUERY --json` prints one document:", 1)[1]
+    query = re.search(r'"query": "([^"]+)"', block).group(1)
+    score = float(re.search(r'"score": ([0-9.]+)', block).group(1))
+    passage_id = re.search(r'"id": "([^"]+)"', block).group(1)
+    data = json.loads(CliRunner().invoke(cli, ["search", query, "--json"]).stdout)
+    assert (data["hits"][0]["score"], data["hits"][0]["passage"]["id"]) == (score, passage_id)
