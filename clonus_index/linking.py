@@ -19,8 +19,11 @@ __all__ = ["topic_terms", "link_references", "LINK_THRESHOLD", "s_stem"]
 
 #: The share of a reference title's (IDF-weighted) topic that a passage must cover.
 LINK_THRESHOLD = 0.4
-#: A link also needs one shared term this specific: found in at most this many passages.
+#: A link also needs one shared term this specific: found in at most this many
+#: passages, and in at most SPECIFIC_SHARE of them (so in a six-passage
+#: article a word in three passages is no evidence).
 SPECIFIC_DF = 3
+SPECIFIC_SHARE = 0.1
 #: Terms that appear in more than this share of an article's passages say
 #: nothing about any one passage (the article's own subject, "clonus" here).
 COMMON_SHARE = 0.5
@@ -85,8 +88,8 @@ def link_references(passage_texts: Sequence[str], references: Sequence[Reference
     the title terms the article mentions at all), where IDF is computed over
     the article's passages and terms common to most passages count for
     nothing. A link needs ``score >= threshold`` and one shared term specific
-    to at most ``SPECIFIC_DF`` passages, so a reference sharing only a generic
-    word ("treatment") links nowhere. Synonyms from ``data/synonyms.json``
+    to at most ``SPECIFIC_DF`` passages (and ``SPECIFIC_SHARE`` of them), so a
+    reference sharing only a generic word ("treatment") links nowhere. Synonyms from ``data/synonyms.json``
     count as the word ("Botox" covers "botulinum toxin").
     """
     bags = [_expanded(topic_terms(t)) for t in passage_texts]
@@ -100,6 +103,7 @@ def link_references(passage_texts: Sequence[str], references: Sequence[Reference
             return 0.0
         return math.log((n + 1) / (df[term] + 0.5))
 
+    specific = max(1, min(SPECIFIC_DF, round(n * SPECIFIC_SHARE)))
     result: list[list[ReferenceLink]] = [[] for _ in bags]
     for ref in references:
         terms = {t for t in topic_terms(ref.title) if df[t]}
@@ -109,6 +113,6 @@ def link_references(passage_texts: Sequence[str], references: Sequence[Reference
         for i, bag in enumerate(bags):
             shared = sorted(t for t in terms if t in bag and idf(t) > 0)
             score = sum(idf(t) for t in shared) / total
-            if score >= threshold and any(df[t] <= SPECIFIC_DF for t in shared):
+            if score >= threshold and any(df[t] <= specific for t in shared):
                 result[i].append(ReferenceLink(ref.id, score, tuple(shared)))
     return [tuple(sorted(links, key=lambda l: -l.score)) for links in result]

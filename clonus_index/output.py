@@ -63,8 +63,9 @@ def format_hit(hit: Hit) -> str:
     if hit.explanation:
         ex = hit.explanation
         matched = ", ".join(f"{f}: {' '.join(ts)}" for f, ts in ex["matched"].items()) or "nothing"
-        lines.append(click.style(f"   Matched {matched}; BM25F {ex['bm25f']}, final {ex['score']}",
-                                 dim=True))
+        factors = "".join(f" x {name} {value}" for name, value in ex["factors"].items())
+        lines.append(click.style(f"   Matched {matched}; BM25F {ex['bm25f']}{factors} "
+                                 f"= {ex['score']}", dim=True))
     return "\n".join(lines)
 
 

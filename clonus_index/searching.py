@@ -324,14 +324,16 @@ class Index:
         """
         forms = []
         terms: set[tuple[str, bytes]] = set()
+        seen: set[tuple[str, ...]] = set()
         for i, form in enumerate(concept.all_forms):
             weight = 1.0 if i == 0 else ALTERNATIVE_WEIGHT
             stems = self._tokens("text", form)
-            if not stems:
+            if not stems or tuple(stems) in seen:  # "relaxer", "relaxers": one search
                 continue
+            seen.add(tuple(stems))
             fields = []
             for fieldname in PUBLIC_FIELDS:
-                boost = FIELD_BOOSTS[fieldname] * weight
+                boost = round(FIELD_BOOSTS[fieldname] * weight, 3)
                 if len(stems) == 1:
                     fields.append(wq.Term(fieldname, stems[0], boost=boost))
                 else:

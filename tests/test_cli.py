@@ -1,4 +1,5 @@
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -218,3 +219,12 @@ def test_a_closed_pipe_ends_quietly(seed_index, args):
     proc.stdout.close()  # the reader is gone before the first write, as after `head -1`
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141 and stderr == ""
+
+
+def test_explain_in_text_shows_each_factor_of_the_score():
+    result = CliRunner().invoke(cli, ["search", "physiotherapy for clonus", "--explain",
+                                      "--limit", "1"])
+    assert result.exit_code == 0
+    line = next(l for l in result.stdout.splitlines() if l.strip().startswith("Matched"))
+    assert re.search(r"BM25F [0-9.]+ x coverage [0-9.]+ .*x heading 1\.5 .*= [0-9.]+$", line)
+    assert "^1.04999" not in result.stderr  # boosts are rounded

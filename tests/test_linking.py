@@ -52,3 +52,10 @@ def test_a_word_of_a_synonym_phrase_does_not_stand_for_the_group():
     ref = Reference(id="r", authors=(), year=None, title="Stroke", raw="Stroke")
     links = link_references(passages, [ref])
     assert [bool(l) for l in links] == [False, True, False, False, False]
+
+
+def test_in_a_short_article_a_word_in_half_the_passages_is_no_evidence():
+    passages = ["Heel pain starts slowly.", "Rest eases the pain.", "Ice helps the pain too.",
+                "Shoes matter.", "Stretch each morning.", "See a doctor if it lasts."]
+    ref = Reference(id="r", authors=(), year=None, title="Pain in adults", raw="Pain in adults")
+    assert link_references(passages, [ref]) == [()] * 6
