@@ -289,14 +289,35 @@ def test_full_cache_folder_says_how_to_choose_another(tmp_path, monkeypatch):
         open_index()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders anyway")
-def test_read_only_cache_folder(tmp_path, monkeypatch):
+#: Root writes to read-only folders anyway; without the DAC override
+#: capabilities it is held to the permission bits like anyone else.
+_NO_OVERRIDE = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+                "--ambient-caps=-dac_override,-dac_read_search",
+                "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+def _cli_held_to_permissions(args, env) -> subprocess.CompletedProcess:
+    """Run the CLI in a process that read-only permissions really stop."""
+    prefix = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root and setpriv is missing: read-only folders are writable")
+        prefix = _NO_OVERRIDE
+    code = "import sys; from clonus_index.cli import main; sys.argv[0] = 'clonus-index'; main()"
+    return subprocess.run([*prefix, sys.executable, "-c", code, *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_read_only_cache_folder(tmp_path):
     cache = tmp_path / "ro"
     cache.mkdir()
     cache.chmod(0o555)
-    monkeypatch.setenv("CLONUS_INDEX_DIR", str(cache / "index"))
-    with pytest.raises(CacheError, match="choose another folder"):
-        open_index()
+    env = dict(_env(), CLONUS_INDEX_DIR=str(cache / "index"))
+    result = _cli_held_to_permissions(["search", "clonus"], env)
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "choose another folder" in line and "CLONUS_INDEX_DIR" in line
+    assert not any(cache.iterdir())
 
 
 def test_an_existing_index_in_a_read_only_folder_still_answers(tmp_path, seed_path):
@@ -309,8 +330,10 @@ def test_an_existing_index_in_a_read_only_folder_still_answers(tmp_path, seed_pa
         p.chmod(0o555 if p.is_dir() else 0o444)
     try:
         assert _answer(path) == before
-        result = CliRunner().invoke(cli, ["search", "botox", "--index", str(path), "--json"])
-        assert result.exit_code == 0 and json.loads(result.stdout)["hits"]
+        result = _cli_held_to_permissions(["search", QUERY, "--index", str(path), "--json"],
+                                          _env())
+        assert result.returncode == 0, result.stderr
+        assert [h["passage"]["id"] for h in json.loads(result.stdout)["hits"]] == before[1]
     finally:
         for p, mode in modes.items():
             p.chmod(mode)
