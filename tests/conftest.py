@@ -57,6 +57,17 @@ def default_index():
     return open_index()
 
 
+@pytest.fixture
+def foreign_paths(tmp_path) -> tuple[Path, Path]:
+    """A folder holding something else, and a plain file: two paths that are no index."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"\xff\xd8")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not an index")
+    return folder, a_file
+
+
 def passage_with(corpus_or_passages, phrase: str):
     """The one passage whose text contains ``phrase``."""
     passages = getattr(corpus_or_passages, "passages", corpus_or_passages)

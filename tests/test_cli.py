@@ -90,13 +90,9 @@ def test_missing_index_is_a_one_line_error(runner, tmp_path):
     assert line.startswith("Error: ") and "build one with: clonus-index build SOURCES" in line
 
 
-def test_a_foreign_index_path_does_not_suggest_a_refused_build(runner, tmp_path, seed_path):
+def test_a_foreign_index_path_does_not_suggest_a_refused_build(runner, seed_path, foreign_paths):
     """What `search` suggests for a folder or file that is not an index, `build` must not refuse."""
-    foreign = tmp_path / "photos"
-    foreign.mkdir()
-    (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
-    a_file = tmp_path / "notes.txt"
-    a_file.write_text("not an index")
+    foreign, a_file = foreign_paths
     for path in (foreign, a_file):
         result = runner.invoke(cli, ["search", "clonus", "--index", str(path)])
         assert result.exit_code == 1 and result.stdout == ""

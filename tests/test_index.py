@@ -93,13 +93,9 @@ def test_missing_empty_and_foreign_folders(tmp_path, seed_corpus):
     assert [p.name for p in foreign.iterdir()] == ["cat.jpg"]
 
 
-def test_a_foreign_folder_or_file_is_not_offered_a_build_into_it(tmp_path, seed_corpus):
+def test_a_foreign_folder_or_file_is_not_offered_a_build_into_it(seed_corpus, foreign_paths):
     """The reader must not suggest a build that the writer then refuses."""
-    foreign = tmp_path / "photos"
-    foreign.mkdir()
-    (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
-    a_file = tmp_path / "notes.txt"
-    a_file.write_text("not an index")
+    foreign, a_file = foreign_paths
     for path in (foreign, a_file):
         with pytest.raises((IndexNotFoundError, IndexDamagedError)) as info:
             open_index(path)
