@@ -19,7 +19,7 @@ from .resources import load
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "Concept", "validate", "uses_syntax",
            "words_of", "concepts", "synonym_table", "inflection_key", "mine_abbreviations",
-           "normalise_for_match", "is_english_word"]
+           "normalise_for_match", "is_english_word", "ENGLISH_MIN_COUNT"]
 
 #: Longer queries are refused with a message (pasting a whole page is a mistake).
 MAX_QUERY_CHARS = 20_000
@@ -94,18 +94,32 @@ def _english_checker():
     return _english
 
 
-def is_english_word(word: str) -> bool:
-    """True when ``word`` is an ordinary English word.
+#: How often (in pyspellchecker's counts) a word must occur in English to be
+#: taken as meant: "worn" (22,823) and "jerking" (5,760) are; "stoke" (828),
+#: more often a slip for "stroke", is not.
+ENGLISH_MIN_COUNT = 1000
+
+
+def is_english_word(word: str, min_count: int = ENGLISH_MIN_COUNT) -> bool:
+    """True when ``word`` is an ordinary English word, not a rare one.
 
     Spelling correction asks this before it corrects a word the index has
     never seen: "beat" or "worn" is what the user meant, even if no passage
     says it, and turning it into "heat" or "work" would search for something
-    else.
+    else. A rare word ("stoke") is more likely a slip and may be corrected.
+    ``min_count=1`` asks whether the dictionary has the word at all.
     """
-    return word.lower() in _english_checker()
+    return _english_checker().word_frequency[word.lower()] >= max(min_count, 1)
 
 
 _VOWELS = set("aeiouy")
+
+
+def _undouble(stem: str) -> str:
+    """"stopp" -> "stop": the consonant an -ing or -ed ending doubled."""
+    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in _VOWELS | set("lsz"):
+        return stem[:-1]
+    return stem
 
 
 def _inflection_stem(word: str) -> str:
@@ -114,14 +128,12 @@ def _inflection_stem(word: str) -> str:
         word = word[:-2]
     if len(word) <= 3:
         return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
+    if word.endswith(("ies", "ied")) and len(word) > 4:
+        word = word[:-3] + "y"  # "therapies", "identified"
     elif word.endswith("ing") and len(word) > 5:
-        word = word[:-3]
-        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in _VOWELS | set("lsz"):
-            word = word[:-1]  # "stopping" -> "stop"
+        word = _undouble(word[:-3])  # "stopping" -> "stop"
     elif word.endswith("ed") and len(word) > 4:
-        word = word[:-2]
+        word = _undouble(word[:-2])  # "scanned" -> "scan"
     elif word.endswith("es") and len(word) > 4:
         word = word[:-2]
     elif word.endswith("s") and not word.endswith(("ss", "us", "is")):

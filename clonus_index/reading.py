@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
+from .citation import parse_date
 from .cleaning import clean_text, normalise_spaces, unescape
 from .errors import IngestError
 from .resources import load
@@ -194,7 +195,9 @@ def read_text(text: str, source: str = "<text>") -> Document:
     A run of two or more spaces after a sentence end is a paragraph break; a
     short unpunctuated fragment between breaks, followed by a sentence, is a
     heading whose level was lost; a paragraph that starts after a run of three
-    or more spaces right after a list lead-in (or another item) is a list item.
+    or more spaces right after a list lead-in (or another item) is a list item,
+    and so are short fragments in a row after a lead-in ("include:   Stress
+    at work   Missing meals"), which would otherwise pass for headings.
     """
     text = normalise_spaces(unescape(text))
     body, cite = _split_cite(text)
@@ -226,10 +229,11 @@ def read_text(text: str, source: str = "<text>") -> Document:
             prev = blocks[-1] if blocks else None
             # Short fragments in a row after a lead-in ("Common triggers
             # include:") are the list's items, not headings.
-            after_lead_in = (prev is not None and prev.kind == "text"
+            # Items sit after a run of three or more spaces, as in the seed's lists.
+            after_lead_in = (piece.gap >= 3 and prev is not None and prev.kind == "text"
                              and prev.text.endswith(":") and i + 1 < len(pieces)
-                             and is_fragment(i + 1))
-            after_fragment_item = (prev is not None and prev.item
+                             and is_fragment(i + 1) and pieces[i + 1].gap >= 3)
+            after_fragment_item = (piece.gap >= 3 and prev is not None and prev.item
                                    and not _SENTENCE_END.search(prev.text))
             if after_lead_in or after_fragment_item:
                 current.append(piece)
@@ -359,8 +363,8 @@ def _reads_as_byline(nodes: list) -> bool:
     while stack:
         node = stack.pop()
         if isinstance(node, Tag):
-            if node.name == "time" or _is_byline_marked(node):
-                marked = True
+            if (node.name == "time" and parse_date(_date_of(node))) or _is_byline_marked(node):
+                marked = True  # a <time> that holds a date ("week six" is none)
             elif node.name not in ("ul", "ol"):
                 stack.extend(reversed(list(node.children)))
         elif type(node) is NavigableString:
@@ -488,7 +492,7 @@ def _byline_meta(soup, found: list[list]) -> dict:
     )
     dates = itertools.chain((_date_of(t) for t in times if not _is_update(t)),
                             map(_written_date, texts))
-    meta["published"] = next((d for d in dates if d), None)
+    meta["published"] = next((d for d in dates if parse_date(d)), None)
     return {k: v for k, v in meta.items() if v}
 
 

@@ -50,6 +50,9 @@ MAX_FUZZY_DISTANCE = 2
 #: A word the index lacks also searches index words that extend it by at most
 #: this many letters ("rhythm" -> "rhythmic").
 MAX_DERIVED_SUFFIX = 3
+#: Longer words are never spell-corrected: no word is that long, and the
+#: correctors' cost grows with the length (a pasted 5,000-letter "word").
+MAX_CORRECTED_LENGTH = 48
 #: How many BM25F candidates the concept-coverage re-ranking looks at.
 CANDIDATES = 50
 #: A concept said several times weighs up to this many times as much in coverage.
@@ -302,7 +305,7 @@ class Index:
                      intent_kinds(corrected or query), asks_definition(corrected or query))
 
     def _concept_weight(self, forms: list[tuple[str, ...]]) -> float:
-        """How much a concept says: the IDF of its rarest form; 0 when no passage has it.
+        """How much a concept says: the highest IDF of a word of its forms; 0 if none is indexed.
 
         Coverage weighs concepts by this, so matching the rare "imaging" counts
         for more than matching the everywhere "brain", and a word no passage
@@ -354,7 +357,8 @@ class Index:
         for c in found:
             known = (c.word in self._vocabulary
                      or all(s in self._stems for s in self._tokens("text", c.word)))
-            if " " in c.word or known or len(c.word) < 4 or c.word.isdigit():
+            if (" " in c.word or known or len(c.word) < 4 or len(c.word) > MAX_CORRECTED_LENGTH
+                    or c.word.isdigit()):
                 out.append(c)
                 continue
             if any(a in self._vocabulary for a in c.alternatives):
@@ -368,8 +372,9 @@ class Index:
                 out.append(c)
                 continue
             maxdist = 1 if len(c.word) < 6 else 2
-            suggestions = (self._searcher.suggest("words", c.word, limit=1, maxdist=maxdist)
-                           or _query_vocabulary().suggest(c.word, limit=1, maxdist=maxdist))
+            suggestions = [w for w in (
+                self._searcher.suggest("words", c.word, limit=1, maxdist=maxdist)
+                or _query_vocabulary().suggest(c.word, limit=1, maxdist=maxdist)) if w != c.word]
             if not suggestions:
                 out.append(c)
                 continue
@@ -387,9 +392,9 @@ class Index:
         """
         if len(word) < 4:
             return ()
-        start = bisect_left(self._sorted_vocabulary, word)
         found = []
-        for candidate in self._sorted_vocabulary[start:]:
+        for i in range(bisect_left(self._sorted_vocabulary, word), len(self._sorted_vocabulary)):
+            candidate = self._sorted_vocabulary[i]
             if not candidate.startswith(word):
                 break
             if len(candidate) - len(word) <= MAX_DERIVED_SUFFIX:
@@ -540,7 +545,7 @@ def _query_vocabulary() -> ListCorrector:
         words.update(w for phrase in group for w in phrase.lower().split())
     for section in load("sections")["sections"]:
         words.update(w for phrase in section.get("intent", ()) for w in phrase.split())
-    return ListCorrector(sorted(w for w in words if len(w) >= 4 and is_english_word(w)))
+    return ListCorrector(sorted(w for w in words if len(w) >= 4 and is_english_word(w, 1)))
 
 
 def _text(term) -> str:

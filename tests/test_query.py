@@ -23,6 +23,7 @@ def test_query_language_is_recognised(query):
     ("diagnose", "diagnosed", "diagnoses", "diagnosing"),
     ("cause", "causes", "caused", "causing"),
     ("therapy", "therapies"), ("stop", "stopping"), ("doctor", "doctor's", "doctors"),
+    ("scan", "scanned", "scanning"), ("identify", "identified", "identifies"),
     ("muscle relaxer", "muscle relaxers"), ("sclerosis",),
 ])
 def test_inflections_share_a_synonym_key(forms):
@@ -62,6 +63,7 @@ def test_english_words_are_told_from_misspellings():
         assert is_english_word(word), word
     for word in ("clonis", "permenant", "mutliple", "seratonin", "botx"):
         assert not is_english_word(word), word
+    assert not is_english_word("stoke")  # a rare word: more often a slip for "stroke"
 
 
 def test_words_keep_apostrophes_inside_words():

@@ -280,3 +280,18 @@ def test_html_lists_inside_paragraphs_and_unclosed_items_are_read_once():
     assert [(b.text, b.item) for b in doc.blocks] == [
         ("Triggers include:", False), ("Stress.", True), ("Missed meals.", True),
         ("Heat", True), ("Cold", True), ("Noise", True)]
+
+
+def test_a_heading_after_a_short_list_stays_a_heading():
+    doc = read_text("Intro here.  Common triggers include:   Stress at work   Missing meals   "
+                    "Bright lights  Treatment options  Doctors treat migraine with rest.")
+    assert [(b.kind, b.text) for b in doc.blocks][-2:] == [
+        ("heading", "Treatment options"), ("text", "Doctors treat migraine with rest.")]
+
+
+def test_a_sentence_with_a_time_that_is_no_date_is_not_a_byline():
+    doc = read_html('<article><h1>T</h1><p>By <time datetime="P6W">week six</time>, most '
+                    'people walk again.</p><p class="byline">By Sam Lee <time>recently</time></p>'
+                    '<p>Published <time datetime="2022-05-17">May 17, 2022</time></p></article>')
+    assert [b.text for b in doc.blocks] == ["By week six, most people walk again."]
+    assert doc.meta["published"] == "2022-05-17"  # the byline's "recently" is no date

@@ -168,3 +168,9 @@ def test_misspelt_question_words_are_corrected_against_the_query_vocabulary(defa
     hits = default_index.search("physiotheraphy")
     assert hits.corrected_query == "physiotherapy"
     assert hits[0].passage.subsection == "Physical therapy"
+
+
+def test_a_rare_english_word_may_still_be_a_slip(default_index):
+    hits = default_index.search("can a stoke cause clonus")
+    assert hits.corrected_query == "can a stroke cause clonus"
+    assert "stroke" in hits[0].passage.text.lower()
