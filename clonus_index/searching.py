@@ -53,6 +53,8 @@ MAX_DERIVED_SUFFIX = 3
 #: Longer words are never spell-corrected: no word is that long, and the
 #: correctors' cost grows with the length (a pasted 5,000-letter "word").
 MAX_CORRECTED_LENGTH = 48
+#: At most this many unknown words of one query are spell-corrected.
+MAX_CORRECTIONS = 8
 #: How many BM25F candidates the concept-coverage re-ranking looks at.
 CANDIDATES = 50
 #: A concept said several times weighs up to this many times as much in coverage.
@@ -351,9 +353,12 @@ class Index:
         """Swap in a spelling correction for misspelt words the index has never seen.
 
         A word the index lacks but English has ("beat", "worn") is kept as
-        typed: it is what the user meant, even if no passage says it.
+        typed: it is what the user meant, even if no passage says it. Only the
+        first ``MAX_CORRECTIONS`` misspellings are looked up, which bounds the
+        cost of a pasted page of gibberish.
         """
         out = []
+        tries = 0
         for c in found:
             known = (c.word in self._vocabulary
                      or all(s in self._stems for s in self._tokens("text", c.word)))
@@ -368,13 +373,14 @@ class Index:
             if derived:
                 out.append(replace(c, alternatives=c.alternatives + derived))
                 continue
-            if is_english_word(c.word):
+            if is_english_word(c.word) or tries >= MAX_CORRECTIONS:
                 out.append(c)
                 continue
+            tries += 1
             maxdist = 1 if len(c.word) < 6 else 2
             suggestions = [w for w in (
-                self._searcher.suggest("words", c.word, limit=1, maxdist=maxdist)
-                or _query_vocabulary().suggest(c.word, limit=1, maxdist=maxdist)) if w != c.word]
+                self._searcher.suggest("words", c.word, limit=1, maxdist=maxdist, prefix=1)
+                or _query_vocabulary().suggest(c.word, limit=1, maxdist=maxdist, prefix=1)) if w != c.word]
             if not suggestions:
                 out.append(c)
                 continue
@@ -402,13 +408,14 @@ class Index:
         return tuple(found)
 
     def _fuzzy_plan(self, plan: _Plan) -> _Plan:
-        """Last resort when nothing matched: each word within one or two edits."""
-        parts = []
-        for c in plan.concepts:
-            for w in c.word.split():
-                if len(w) >= 4:
-                    parts.append(wq.FuzzyTerm("words", w, maxdist=1 if len(w) < 7 else 2,
-                                              prefixlength=1))
+        """Last resort when nothing matched: each word within one or two edits.
+
+        Only the first ``MAX_CORRECTIONS`` words are tried, as in ``_correct``.
+        """
+        words = [w for c in plan.concepts for w in c.word.split()
+                 if MAX_CORRECTED_LENGTH >= len(w) >= 4][:MAX_CORRECTIONS]
+        parts = [wq.FuzzyTerm("words", w, maxdist=1 if len(w) < 7 else 2, prefixlength=1)
+                 for w in words]
         query = self._bounded(wq.Or(parts)) if parts else wq.NullQuery
         return _Plan(query, plan.concepts, plan.corrected, plan.concept_terms, plan.concept_stems,
                      plan.concept_weights, plan.intents, plan.definition)

@@ -47,6 +47,16 @@ def test_query_syntax_soup_gives_hits_or_the_documented_error(default_index, par
     _check(default_index, sep.join(parts))
 
 
+@pytest.mark.slow
+def test_a_page_of_gibberish_words_is_answered_in_bounded_time(big_index):
+    # Every word unknown, long enough to be spell-corrected and fuzzy-matched:
+    # the costliest plain query there is, on the large index.
+    rng = random.Random(3)
+    query = " ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(40))
+                     for _ in range(64))
+    _check(big_index, query)
+
+
 def test_very_long_query_gets_a_clear_message(default_index):
     with pytest.raises(QueryError, match=r"query is too long \(100000 characters\); keep it under"):
         default_index.search("clonus " * 14285 + "abcde")

@@ -174,3 +174,11 @@ def test_a_rare_english_word_may_still_be_a_slip(default_index):
     hits = default_index.search("can a stoke cause clonus")
     assert hits.corrected_query == "can a stroke cause clonus"
     assert "stroke" in hits[0].passage.text.lower()
+
+
+def test_the_cap_on_corrections_leaves_other_word_handling_alone(default_index):
+    # Ten misspellings, then a word the index has only derived forms of.
+    query = "qwrtz plkmn zxcvq wqrtp mnbvz lkjhq poiuz asdfq ghjkz vbnmq rhythm"
+    concepts = default_index.search(query, explain=True)[0].explanation["concepts"]
+    rhythm = next(c for c in concepts if c["word"] == "rhythm")
+    assert "rhythmic" in rhythm["alternatives"]
