@@ -360,13 +360,7 @@ class Index:
         out = []
         tries = 0
         for c in found:
-            known = (c.word in self._vocabulary
-                     or all(s in self._stems for s in self._tokens("text", c.word)))
-            if (" " in c.word or known or len(c.word) < 4 or len(c.word) > MAX_CORRECTED_LENGTH
-                    or c.word.isdigit()):
-                out.append(c)
-                continue
-            if any(a in self._vocabulary for a in c.alternatives):
+            if self._nothing_to_correct(c):
                 out.append(c)
                 continue
             derived = self._derived_forms(c.word)
@@ -377,18 +371,36 @@ class Index:
                 out.append(c)
                 continue
             tries += 1
-            maxdist = 1 if len(c.word) < 6 else 2
-            suggestions = [w for w in (
-                self._searcher.suggest("words", c.word, limit=1, maxdist=maxdist, prefix=1)
-                or _query_vocabulary().suggest(c.word, limit=1, maxdist=maxdist, prefix=1)) if w != c.word]
-            if not suggestions:
+            corrected = self._spelling(c.word)
+            if corrected is None:
                 out.append(c)
                 continue
-            corrected = suggestions[0]
             more = tuple(a for a in self._synonyms.get(inflection_key(corrected), ())
                          if a not in c.alternatives)
             out.append(replace(c, corrected=corrected, alternatives=c.alternatives + more))
         return out
+
+    def _nothing_to_correct(self, c: Concept) -> bool:
+        """A phrase, a word the index has (or a synonym of it), a number, too short or long."""
+        return (" " in c.word or c.word.isdigit()
+                or not 4 <= len(c.word) <= MAX_CORRECTED_LENGTH
+                or c.word in self._vocabulary
+                or all(s in self._stems for s in self._tokens("text", c.word))
+                or any(a in self._vocabulary for a in c.alternatives))
+
+    def _spelling(self, word: str) -> Optional[str]:
+        """The index word, else the question word, within one or two edits of ``word``.
+
+        Both keep the first letter, which typos rarely change, and which keeps
+        the automaton walk of a large vocabulary short.
+        """
+        maxdist = 1 if len(word) < 6 else 2
+        found = [w for w in self._searcher.suggest("words", word, limit=1, maxdist=maxdist,
+                                                   prefix=1) if w != word]
+        if not found:
+            found = [w for w in _query_vocabulary().suggest(word, limit=1, maxdist=maxdist,
+                                                            prefix=1) if w != word]
+        return found[0] if found else None
 
     def _derived_forms(self, word: str) -> tuple[str, ...]:
         """Index words made from ``word`` by a short ending ("rhythm" -> "rhythmic").
