@@ -19,7 +19,7 @@ from .resources import load
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "Concept", "validate", "uses_syntax",
            "words_of", "concepts", "synonym_table", "inflection_key", "mine_abbreviations",
-           "normalise_for_match", "is_english_word", "ENGLISH_MIN_COUNT"]
+           "normalise_for_match", "is_english_word", "ENGLISH_MIN_COUNT", "asked_part"]
 
 #: Longer queries are refused with a message (pasting a whole page is a mistake).
 MAX_QUERY_CHARS = 20_000
@@ -55,6 +55,18 @@ def uses_syntax(query: str) -> bool:
 def words_of(text: str) -> list[str]:
     """Lower-cased words, apostrophes kept inside words ("doctor's")."""
     return [w.lower().replace("\u2019", "'") for w in _WORD.findall(text)]
+
+
+def asked_part(message: str) -> Optional[str]:
+    """The questions of a message of several sentences, or None for a single one.
+
+    "I've just been put on a muscle relaxant. Am I ok to drive?" asks about
+    driving; the first sentence is context. The questions decide what is
+    asked for, and the context only helps.
+    """
+    sentences = re.split(r"(?<=[.!?])\s+", message.strip())
+    asked = [s for s in sentences if s.endswith("?")]
+    return " ".join(asked) if len(sentences) > 1 and asked else None
 
 
 def normalise_for_match(text: str) -> str:
@@ -214,13 +226,12 @@ def concepts(query: str, abbreviations: Optional[dict[str, str]] = None,
     result: list[Concept] = []
     i = 0
     while i < len(words):
-        # Longest multi-word phrase first: synonyms ("day to day") and
-        # written-out long forms, stop words inside them included.
+        # Longest multi-word phrase first: synonyms ("day to day", "operate
+        # on") and written-out long forms, stop words in them included.
         for n in (4, 3, 2):
             span = words[i:i + n]
             phrase = " ".join(span)
-            if (len(span) == n and span[0] not in stop and span[-1] not in stop
-                    and (key(phrase) in synonyms or phrase in long_forms)):
+            if len(span) == n and (key(phrase) in synonyms or phrase in long_forms):
                 alts = list(synonyms.get(key(phrase), ()))
                 if phrase in long_forms:
                     alts.append(long_forms[phrase])

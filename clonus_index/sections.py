@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from .query import asked_part
 from .reading import Block
 from .resources import load
 
@@ -57,11 +58,7 @@ def intent_kinds(question: str) -> set[str]:
     been diagnosed with MS. Why does it make my muscles spasm?" asks about
     causes, not diagnosis.
     """
-    lowered = question.lower()
-    sentences = re.split(r"(?<=[.!?])\s+", lowered.strip())
-    asked = [s for s in sentences if s.endswith("?")]
-    if len(sentences) > 1 and asked:
-        lowered = " ".join(asked)
+    lowered = (asked_part(question) or question).lower()
     return {section["name"] for section in load("sections")["sections"]
             if any(_matches(lowered, word) for word in section.get("intent", ()))}
 
@@ -129,7 +126,7 @@ def _inferred(blocks: Sequence[Block]) -> list[Optional[Placement]]:
     names = section_names()
     default = load("sections")["default"]
     text_idx = [i for i, b in enumerate(blocks) if b.kind == "text"]
-    # Evidence per text block: its own cues, plus those of the heading above it.
+    # Evidence per text block: its own cues, plus those of a heading right above it.
     # A heading that names a section fixes the kind of the blocks under it.
     evidence: list[dict[str, float]] = []
     heading_scores: dict[str, float] = {}
@@ -146,6 +143,7 @@ def _inferred(blocks: Sequence[Block]) -> list[Optional[Placement]]:
         scores = cue_scores(block.text)
         for k, v in heading_scores.items():
             scores[k] += v
+        heading_scores = {}  # a heading speaks for the paragraph right under it
         if forced:
             scores = {k: (v + 1000.0 if k == forced else v) for k, v in scores.items()}
         evidence.append(scores)

@@ -81,3 +81,11 @@ def test_synonym_phrases_may_hold_stop_words():
 def test_a_concept_said_twice_is_one_concept_counted_twice():
     found = concepts("MS and clonus: why would MS do this?", {"ms": "multiple sclerosis"})
     assert [(c.word, c.count) for c in found] == [("ms", 2), ("clonus", 1)]
+
+
+def test_phrasal_synonyms_and_contractions():
+    found = {c.word: c for c in concepts("I've heard they operate on it, when would they?")}
+    assert "surgery" in found["operate on"].alternatives
+    assert "i've" not in found and "on" not in found
+    (bloodwork, _) = concepts("bloodwork for clonus")
+    assert "blood test" in bloodwork.alternatives

@@ -1,3 +1,5 @@
+import pytest
+
 from clonus_index import ingest
 from clonus_index.reading import Block, read_html
 from clonus_index.sections import (asks_definition, classify_heading, intent_kinds, place_blocks)
@@ -105,3 +107,29 @@ def test_in_a_long_message_only_the_questions_ask_for_a_section():
     assert intent_kinds(message) == {"Causes"}
     assert intent_kinds("I've just been diagnosed with MS.") == {"Diagnosis"}
     assert intent_kinds("how do doctors recognise clonus") == {"Diagnosis"}
+
+
+@pytest.mark.parametrize("name, meta, runs, subsections", [
+    ("sciatica.txt",
+     ("What is sciatica? Causes, symptoms, and treatment", "Daniel Brightwater",
+      "Wellspring Health Daily", "2021-03-12", 4),
+     ["Overview", "Symptoms", "Causes", "Diagnosis", "Treatment", "Prevention", "Outlook"],
+     {"Medication", "Physical therapy", "Surgery"}),
+    ("eczema.txt",
+     ("Eczema: what you need to know", "Priya Halvorsen", "The Everyday Clinic",
+      "2019-11-03", 4),
+     ["Overview", "Types", "Symptoms", "Causes", "Diagnosis", "Treatment", "Outlook"],
+     {"Emollients", "Topical corticosteroids"}),
+])
+def test_articles_written_without_seeing_the_code_get_their_sections(name, meta, runs,
+                                                                      subsections):
+    # Both were written in the flattened form by someone who had not seen how
+    # clonus_index reads it, with the sections they meant noted beside them.
+    corpus = ingest([DATA / name])
+    article = corpus.articles[0]
+    assert (article.title, article.author, article.publisher, article.published.isoformat(),
+            len(article.references)) == meta
+    assert _runs(corpus.passages) == runs
+    assert {p.subsection for p in corpus.passages} - {None} == subsections
+    for p in corpus.passages:
+        assert p.subsection is None or p.section == "Treatment"
