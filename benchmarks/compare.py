@@ -5,11 +5,12 @@ Every system ranks the same passages (clonus_index's own ingestion of the
 sources) for the same questions, scored by the same metrics:
 
     pip install ".[bench]"
-    python benchmarks/compare.py                       # bundled article, both question sets
+    python benchmarks/compare.py                       # bundled article, all question sets
     python benchmarks/compare.py --questions Q.jsonl --sources source/
 
-The question sets: tests/data/questions.jsonl (the project's, which the
-test suite's quality floors pin) and benchmarks/blind_questions.jsonl,
+The question sets: tests/data/questions.jsonl and chat_questions.jsonl (the
+project's, which the test suite's quality floors pin) and
+benchmarks/blind_questions.jsonl,
 written from the passages alone by someone who had not seen the ranker and
 never used to tune it: it estimates quality on questions nobody tuned for.
 
@@ -141,6 +142,7 @@ def main() -> int:
     parser.add_argument("--sources", nargs="+", type=Path, default=[ROOT / "source"])
     parser.add_argument("--questions", nargs="+", type=Path,
                         default=[ROOT / "tests" / "data" / "questions.jsonl",
+                                 ROOT / "tests" / "data" / "chat_questions.jsonl",
                                  ROOT / "benchmarks" / "blind_questions.jsonl"])
     parser.add_argument("--rounds", type=int, default=5, help="timed passes over the questions")
     args = parser.parse_args()
