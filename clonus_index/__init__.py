@@ -6,7 +6,7 @@
     'Treatment'
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
                      IndexNotFoundError, IndexStateError, IndexVersionError, IndexWriteError,

@@ -20,6 +20,11 @@ __all__ = ["split_sentences", "Span", "Unit", "segment", "MAX_WORDS", "MAX_SENTE
 
 MAX_WORDS = 120
 MAX_SENTENCES = 4
+#: A paragraph that opens by pointing back joins the one before it up to this
+#: many sentences in all: a passage that begins "This may cause ..." tells a
+#: reader nothing on its own.
+CONTINUED_SENTENCES = 6
+_BACK_REFERENCE = re.compile(r"(?:This|These|Such)\b(?! (?:article|page)\b)")
 #: A one-sentence paragraph shorter than this joins a neighbour in its subsection.
 SHORT_WORDS = 15
 
@@ -140,6 +145,23 @@ def segment(paragraphs: Sequence[tuple[int, str, Placement, bool, bool]]) -> lis
 
     def is_leadin(span: Span) -> bool:
         return text_of(span).rstrip().endswith(":")
+
+    # Pass 0: a paragraph that opens by pointing back ("This may cause ...")
+    # stays with the paragraph before it, which says what "this" is; the two
+    # may then hold up to CONTINUED_SENTENCES sentences.
+    continued: list[tuple[list[Span], Placement, bool]] = []
+    for sents, placement, item in groups:
+        prev = continued[-1] if continued else None
+        if (prev is not None and sents[0].block != prev[0][-1].block
+                and _BACK_REFERENCE.match(text_of(sents[0]))
+                and prev[1] == placement and not prev[2] and not item
+                and not is_leadin(prev[0][-1]) and joinable(prev[0], sents)
+                and len(prev[0]) + len(sents) <= CONTINUED_SENTENCES
+                and sum(s.words for s in prev[0] + sents) <= MAX_WORDS):
+            continued[-1] = (prev[0] + sents, placement, False)
+            continue
+        continued.append((sents, placement, item))
+    groups = continued
 
     # Pass 1: a list lead-in goes with the first item after it; a lead-in whose
     # items are missing stays with the sentences before it.

@@ -29,7 +29,7 @@ def test_search_prints_readable_hits(runner):
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].startswith("1. Treatment > Botox injections  score ")
-    assert lines[0].endswith("what-is-clonus-p21")
+    assert lines[0].endswith("what-is-clonus-p20")
     assert "Some people with clonus respond well to Botox injections." in result.stdout
     assert "**" not in result.stdout and "\x1b[" not in result.stdout  # no colour off a terminal
     assert "Source: Johnson, J. (2018, June 8). What is clonus?" in result.stdout
@@ -107,7 +107,7 @@ def test_build_show_passages_info(runner, tmp_path, seed_path):
     index = tmp_path / "ix"
     result = run(runner, "build", str(seed_path), "--index", str(index))
     assert result.exit_code == 0 and result.stdout == ""
-    assert result.stderr.strip() == f"Indexed 29 passages from 1 article(s) into {index}"
+    assert result.stderr.strip() == f"Indexed 28 passages from 1 article(s) into {index}"
 
     shown = run(runner, "show", "what-is-clonus-p10", "--index", str(index))
     assert shown.stdout.startswith("what-is-clonus-p10  Causes")
@@ -119,16 +119,16 @@ def test_build_show_passages_info(runner, tmp_path, seed_path):
     assert missing.exit_code == 1 and "no passage with id 'nope'" in missing.stderr
 
     lines = run(runner, "passages", "--json", "--index", str(index)).stdout.splitlines()
-    assert len(lines) == 29 and json.loads(lines[0])["id"] == "what-is-clonus-p0"
+    assert len(lines) == 28 and json.loads(lines[0])["id"] == "what-is-clonus-p0"
     plain = run(runner, "passages", "--index", str(index)).stdout.splitlines()
     assert plain[0].startswith("what-is-clonus-p0\tSymptoms\tClonus spasms often occur")
 
     info = json.loads(run(runner, "info", "--json", "--index", str(index)).stdout)
-    assert info["passages"] == 29 and info["references"] == 5 and info["schema_version"] == 1
+    assert info["passages"] == 28 and info["references"] == 5 and info["schema_version"] == 1
     assert info["sections"] == ["Symptoms", "Causes", "Diagnosis", "Treatment", "Outlook"]
     assert info["path"] == str(index)
     text = run(runner, "info", "--index", str(index)).stdout
-    assert f"Index:           {index}" in text and "Passages:        29" in text
+    assert f"Index:           {index}" in text and "Passages:        28" in text
 
 
 def test_build_shows_progress_for_many_files(runner, tmp_path, seed_path):
@@ -139,7 +139,7 @@ def test_build_shows_progress_for_many_files(runner, tmp_path, seed_path):
     result = run(runner, "build", str(sources), "--index", str(tmp_path / "ix"))
     assert result.exit_code == 0
     assert "Reading articles" in result.stderr and result.stdout == ""
-    assert "Indexed 174 passages from 6 article(s)" in result.stderr
+    assert "Indexed 168 passages from 6 article(s)" in result.stderr
 
 
 def test_build_errors(runner, tmp_path):

@@ -38,8 +38,8 @@ def test_every_command_is_documented_with_an_example():
 
 
 def test_readme_examples_show_real_ids_and_sections(default_index):
-    p = default_index.get("what-is-clonus-p21")
-    assert p.subsection == "Botox injections" and "what-is-clonus-p21" in README
+    p = default_index.get("what-is-clonus-p20")
+    assert p.subsection == "Botox injections" and "what-is-clonus-p20" in README
     for section in default_index.sections():
         assert section in README
 

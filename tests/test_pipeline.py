@@ -108,8 +108,8 @@ def test_ingest_script_writes_passages_and_a_summary(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stdout == ""
     assert len(run.stderr.strip().splitlines()) == 1
-    assert "1 article(s), 29 passages" in run.stderr
-    assert len(out.read_text().splitlines()) == 29
+    assert "1 article(s), 28 passages" in run.stderr
+    assert len(out.read_text().splitlines()) == 28
 
 
 @pytest.mark.parametrize("make, message", [

@@ -113,8 +113,8 @@ def test_long_query_is_bounded(default_index):
 
 def test_passages_get_and_len(default_index):
     passages = default_index.passages()
-    assert len(default_index) == len(passages) == 29
-    assert [p.position for p in passages] == list(range(29))
+    assert len(default_index) == len(passages) == 28
+    assert [p.position for p in passages] == list(range(28))
     p = default_index.get(passages[3].id)
     assert p == passages[3]
     with pytest.raises(KeyError, match="no passage with id 'nope'"):

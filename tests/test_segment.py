@@ -4,7 +4,8 @@ from hypothesis import example, given, settings, strategies as st
 
 from clonus_index.pipeline import ingest_document
 from clonus_index.reading import read_text
-from clonus_index.segment import MAX_SENTENCES, MAX_WORDS, split_sentences
+from clonus_index.segment import (_BACK_REFERENCE, CONTINUED_SENTENCES, MAX_SENTENCES, MAX_WORDS,
+                                  split_sentences)
 
 from conftest import passage_with
 
@@ -33,8 +34,19 @@ def test_quotes_questions_and_numbers():
 def test_seed_passages_respect_the_limits(seed_corpus):
     for p in seed_corpus.passages:
         n = len(sentences(p.text))
-        assert 1 <= n <= MAX_SENTENCES, p.id
+        continued = any(_BACK_REFERENCE.match(para) for para in p.text.split("\n\n")[1:])
+        assert 1 <= n <= (CONTINUED_SENTENCES if continued else MAX_SENTENCES), p.id
         assert len(p.text.split()) <= MAX_WORDS, p.id
+
+
+def test_a_paragraph_that_points_back_stays_with_the_one_before(seed_corpus):
+    # "This may cause a sustained pulsing" is about the foot test described
+    # just before it: a passage starting with it would tell a reader nothing.
+    p = passage_with(seed_corpus, "This may cause a sustained pulsing")
+    assert p.text.startswith("A physical test may also help doctors identify clonus.")
+    assert "Blood tests may also help" not in p.text  # the short one joined the passage before
+    for other in seed_corpus.passages:
+        assert not _BACK_REFERENCE.match(other.text), other.id
 
 
 def _body_sentences(article):
