@@ -384,6 +384,12 @@ def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
             pass
         try:
             _prepare_folder(target)
+        except IndexDamagedError:  # a file, or a folder of something else
+            raise CacheError(f"{target}: holds something other than an index; choose another "
+                             "folder with CLONUS_INDEX_DIR=PATH, or use --index PATH") from None
+        except OSError as exc:
+            raise CacheError(_cache_message(target, exc)) from None
+        try:
             with _build_lock(target, BUILD_LOCK_WAIT):
                 # Another process may have built it while we waited for the lock.
                 with contextlib.suppress(IndexNotFoundError, IndexDamagedError,

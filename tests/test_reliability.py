@@ -353,3 +353,14 @@ def test_an_existing_index_in_a_read_only_folder_still_answers(tmp_path, seed_pa
     finally:
         for p, mode in modes.items():
             p.chmod(mode)
+
+
+def test_a_cache_folder_holding_something_else_says_how_to_choose_another(foreign_paths,
+                                                                          monkeypatch):
+    for path in foreign_paths:
+        monkeypatch.setenv("CLONUS_INDEX_DIR", str(path))
+        with pytest.raises(CacheError, match=r"holds something other than an index; choose "
+                                             r"another folder with CLONUS_INDEX_DIR=PATH"):
+            open_index()
+    folder, a_file = foreign_paths
+    assert [p.name for p in folder.iterdir()] == ["cat.jpg"] and a_file.read_text() == "not an index"
