@@ -109,6 +109,17 @@ _MLA_STOP = re.compile(r"\bn\.\s?d\.|\bWeb\.|\b(?:Accessed|Retrieved)\b|<?(?:htt
 _MLA_PART = re.compile(r"(?<=[a-z0-9)\]])\s*\.\s+|\s*,\s+")
 
 
+def _split_container(container: str) -> list[str]:
+    """Site and organisation: split at the first break that is no abbreviation's dot ("Dr.")."""
+    abbreviations = {a.lower().rstrip(".") for a in load("sentences")["abbreviations"]}
+    for m in _MLA_PART.finditer(container):
+        word = re.search(r"([\w.]+)$", container[:m.start()])
+        if "." in m.group() and word and word.group(1).lower() in abbreviations:
+            continue
+        return [container[:m.start()], container[m.end():]]
+    return [container]
+
+
 def _mla_source(rest: str) -> dict:
     """Site, organisation and dates from what follows the title in an MLA entry.
 
@@ -126,13 +137,15 @@ def _mla_source(rest: str) -> dict:
     for d in dates:
         key = "accessed" if _ACCESS_CUE.search(rest[:d.start()]) else "published"
         found.setdefault(key, parse_date(d.group()))
-    ends = [dates[0].start()] if dates else []
+    # The container ends at the first date-shaped words, even an impossible date.
+    first_date = _MLA_DATE.search(rest)
+    ends = [first_date.start()] if first_date else []
     stop = _MLA_STOP.search(rest)
     if stop:
         ends.append(stop.start())
     container = rest[:min(ends)] if ends else rest
     container = container.strip().rstrip(",;: ").strip()  # "Intl." keeps its full stop
-    parts = _MLA_PART.split(container, maxsplit=1)
+    parts = _split_container(container)
     site = parts[0].strip().rstrip(".").strip()
     if site:
         found["publisher"] = site

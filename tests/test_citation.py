@@ -106,3 +106,12 @@ def test_comma_style_mla_keeps_the_date_out_of_the_publisher(data_dir):
 def test_mla_variants(mla, expected):
     meta = parse_cite_block("Please use one of the following formats to cite this article: MLA " + mla)
     assert meta == {"author": "Jane Doe", "title": "Migraine: what you need to know", **expected}
+
+
+def test_mla_container_edge_cases():
+    from clonus_index.citation import _mla_source
+    # An impossible date still ends the site; it is no date of the article.
+    assert _mla_source(" Medical News Today, 31 Feb. 2020.") == {"publisher": "Medical News Today"}
+    # An abbreviation's dot is no break between site and organisation.
+    assert _mla_source(" Dr. Smith's Blog. Jan. 5, 2020.") == {
+        "publisher": "Dr. Smith's Blog", "published": dt.date(2020, 1, 5)}
