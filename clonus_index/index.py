@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -35,7 +36,8 @@ from .resources import bundled_corpus
 from .sections import classify_heading
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
-           "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT"]
+           "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT",
+           "code_digest"]
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
@@ -204,6 +206,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
         _write_json(tmp / ARTICLES, [a.to_dict(with_text=True) for a in corpus.articles])
         _write_json(tmp / META, {
             "schema_version": SCHEMA_VERSION, "library_version": __version__,
+            "code_hash": code_digest(),
             "sources_hash": sources_digest, "articles": len(corpus.articles),
             "passages": len(corpus.passages),
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -368,10 +371,10 @@ def default_index_dir() -> Path:
 def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
     """Open the bundled article's index, building or rebuilding it when needed.
 
-    Built on first use, rebuilt when the bundled source or the library
-    version changed, or the index is missing, damaged or from another schema
-    version. Concurrent first users
-    serialise on the build lock; the second finds the first one's index.
+    Built on first use, rebuilt when the bundled source, the library version
+    or its code changed, or the index is missing, damaged or from another
+    schema version. Concurrent first users serialise on the build lock; the
+    second finds the first one's index.
     """
     with _bundled_sources() as corpus_dir:
         digest = sources_hash([corpus_dir])
@@ -407,9 +410,25 @@ def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
 
 
 def _fresh(stored: StoredIndex, digest: str) -> bool:
-    """The bundled index is current: same article bytes, built by this version."""
+    """The bundled index is current: same article bytes, built by this very code."""
     return (stored.meta.get("sources_hash") == digest
-            and stored.meta.get("library_version") == __version__)
+            and stored.meta.get("library_version") == __version__
+            and stored.meta.get("code_hash") == code_digest())
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A hash of the package's modules and data files: what turns articles into an index.
+
+    The bundled index is rebuilt when it changes, so an install from a newer
+    checkout under the same version number never answers from passages cut
+    by older code.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("*.py"), *(package / "data").glob("*.json")]):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _cache_message(target: Path, exc: OSError) -> str:

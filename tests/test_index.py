@@ -10,7 +10,7 @@ import pytest
 import clonus_index
 from clonus_index import (IndexDamagedError, IndexNotFoundError, IndexVersionError,
                           build_index, ingest, open_index)
-from clonus_index.index import CURRENT, default_index_dir, read_index, write_index
+from clonus_index.index import CURRENT, code_digest, default_index_dir, read_index, write_index
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,6 +171,20 @@ def test_bundled_index_rebuilds_when_its_source_changed(tmp_path, monkeypatch):
     assert second._stored.generation != first._stored.generation
     assert second.meta["sources_hash"] != "from an older article"
     assert open_index()._stored.generation == second._stored.generation  # not rebuilt again
+
+
+def test_bundled_index_rebuilds_when_the_code_changed(tmp_path, monkeypatch):
+    """An install of newer code under the same version never answers from old passages."""
+    monkeypatch.setenv("CLONUS_INDEX_DIR", str(tmp_path / "ix"))
+    first = open_index()
+    assert first.meta["code_hash"] == code_digest()
+    meta_file = first._stored.generation / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["code_hash"] = "older code"
+    meta_file.write_text(json.dumps(meta))
+    second = open_index()
+    assert second._stored.generation != first._stored.generation
+    assert second.meta["code_hash"] == code_digest()
 
 
 @pytest.mark.slow
