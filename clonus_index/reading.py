@@ -404,6 +404,11 @@ def _byline_name(text: str) -> Optional[str]:
     return None
 
 
+#: Degrees after a name ("Dana Whitfield, MPH", "A. Lee, MD, PhD"): the
+#: citation names the person, as APA and MLA do.
+_CREDENTIALS = re.compile(r"(?:,\s*(?:[A-Z]{2,5}|Ph\.?\s?D\.?|M\.?D\.?|MSc|BSc|MBBS|MBChB|DPhil))+$")
+
+
 def _person_name(value: Optional[str]) -> Optional[str]:
     """``value`` as an author's name, or None when it cannot be one (a URL, a sentence)."""
     if not value:
@@ -411,7 +416,7 @@ def _person_name(value: Optional[str]) -> Optional[str]:
     value = clean_text(str(value))
     for lead in load("boilerplate")["byline_author_leads"]:  # "By Sam Lee" -> "Sam Lee"
         value = re.sub(lead, "", value, count=1, flags=re.I)
-    value = value.strip(" ,;:")
+    value = _CREDENTIALS.sub("", value.strip(" ,;:")).strip(" ,;:")
     if not value or _URL.search(value) or not re.search(r"[^\W\d_]", value) \
             or len(value.split()) > 12:
         return None

@@ -1,11 +1,14 @@
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from clonus_index import IngestError
+from clonus_index import IngestError, ingest
 from clonus_index.reading import iter_sources, read_document, read_html, read_text
+
+from conftest import DATA
 
 
 def test_seed_body_references_and_cite_block_are_told_apart(seed_path):
@@ -295,3 +298,26 @@ def test_a_sentence_with_a_time_that_is_no_date_is_not_a_byline():
                     '<p>Published <time datetime="2022-05-17">May 17, 2022</time></p></article>')
     assert [b.text for b in doc.blocks] == ["By week six, most people walk again."]
     assert doc.meta["published"] == "2022-05-17"  # the byline's "recently" is no date
+
+
+_HTML_EXPECTED = json.loads((DATA / "html_expected.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("name", [k for k in _HTML_EXPECTED if not k.startswith("_")])
+def test_pages_written_without_seeing_the_reader(name):
+    want = _HTML_EXPECTED[name]
+    corpus = ingest([DATA / name])
+    article = corpus.articles[0]
+    assert (article.title, article.author, article.publisher, article.url,
+            article.published.isoformat(), len(article.references)) == (
+        want["title"], want["author"], want["publisher"], want["url"], want["published"],
+        want["references"])
+    sections = list(dict.fromkeys(p.section for p in corpus.passages))
+    assert [s for s in sections if s != "Overview"] == want["sections"]  # the lead is Overview
+    assert {(p.section, p.subsection) for p in corpus.passages if p.subsection} == \
+        {tuple(s) for s in want["subsections"]}
+    text = " ".join(" ".join(p.text.split()) for p in corpus.passages)
+    for sentence in want["must_contain"]:
+        assert " ".join(sentence.split()) in text, sentence
+    for furniture in want["must_not_contain"]:
+        assert furniture not in text, furniture
