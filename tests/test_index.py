@@ -160,31 +160,20 @@ def test_default_index_location_follows_the_environment(tmp_path, monkeypatch):
     assert index.path == tmp_path / "mine" and len(index) > 20
 
 
-def test_bundled_index_rebuilds_when_its_source_changed(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLONUS_INDEX_DIR", str(tmp_path / "ix"))
-    first = open_index()
-    meta_file = first._stored.generation / "meta.json"
-    meta = json.loads(meta_file.read_text())
-    meta["sources_hash"] = "from an older article"
-    meta_file.write_text(json.dumps(meta))
-    second = open_index()
-    assert second._stored.generation != first._stored.generation
-    assert second.meta["sources_hash"] != "from an older article"
-    assert open_index()._stored.generation == second._stored.generation  # not rebuilt again
-
-
-def test_bundled_index_rebuilds_when_the_code_changed(tmp_path, monkeypatch):
-    """An install of newer code under the same version never answers from old passages."""
+@pytest.mark.parametrize("key", ["sources_hash", "library_version", "code_hash"])
+def test_bundled_index_rebuilds_when_what_built_it_changed(tmp_path, monkeypatch, key):
+    """A new article, version or code (a newer install) never answers from old passages."""
     monkeypatch.setenv("CLONUS_INDEX_DIR", str(tmp_path / "ix"))
     first = open_index()
     assert first.meta["code_hash"] == code_digest()
     meta_file = first._stored.generation / "meta.json"
     meta = json.loads(meta_file.read_text())
-    meta["code_hash"] = "older code"
+    meta[key] = "from something older"
     meta_file.write_text(json.dumps(meta))
     second = open_index()
     assert second._stored.generation != first._stored.generation
-    assert second.meta["code_hash"] == code_digest()
+    assert second.meta[key] != "from something older"
+    assert open_index()._stored.generation == second._stored.generation  # not rebuilt again
 
 
 @pytest.mark.slow
