@@ -89,8 +89,9 @@ def link_references(passage_texts: Sequence[str], references: Sequence[Reference
     the article's passages and terms common to most passages count for
     nothing. A link needs ``score >= threshold`` and one shared term specific
     to at most ``SPECIFIC_DF`` passages (and ``SPECIFIC_SHARE`` of them), so a
-    reference sharing only a generic word ("treatment") links nowhere. Synonyms from ``data/synonyms.json``
-    count as the word ("Botox" covers "botulinum toxin").
+    reference sharing only a generic word ("treatment") links nowhere.
+    Synonyms from ``data/synonyms.json`` count as the word ("Botox" covers
+    "botulinum toxin").
     """
     bags = [_expanded(topic_terms(t)) for t in passage_texts]
     n = len(bags)

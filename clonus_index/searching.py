@@ -287,10 +287,9 @@ class Index:
         concept_stems: list[list[tuple[str, ...]]] = []
         concept_weights: list[float] = []
         for c in found:
-            q, terms = self._concept_query(c)
+            q, terms, stems = self._concept_query(c)
             parts.append(q)
             concept_terms.append(terms)
-            stems = [tuple(self._tokens("text", f)) for f in c.all_forms]
             concept_stems.append(stems)
             concept_weights.append(self._concept_weight(stems) * min(c.count, MAX_CONCEPT_COUNT))
         # Proximity: the question's own content words close together in the text.
@@ -325,17 +324,18 @@ class Index:
         Each form (the word typed, its correction, synonyms, expansions) is
         searched in every public field with the field's BM25F weight; a
         disjunction-max keeps a passage that matches three synonyms from
-        outscoring one that matches the word itself.
+        outscoring one that matches the word itself. Returns the query, the
+        (field, term) pairs it can match, and each distinct form's stems.
         """
         forms = []
         terms: set[tuple[str, bytes]] = set()
-        seen: set[tuple[str, ...]] = set()
+        seen: list[tuple[str, ...]] = []  # each form's stems, once
         for i, form in enumerate(concept.all_forms):
             weight = 1.0 if i == 0 else ALTERNATIVE_WEIGHT
             stems = self._tokens("text", form)
             if not stems or tuple(stems) in seen:  # "relaxer", "relaxers": one search
                 continue
-            seen.add(tuple(stems))
+            seen.append(tuple(stems))
             fields = []
             for fieldname in PUBLIC_FIELDS:
                 boost = round(FIELD_BOOSTS[fieldname] * weight, 3)
@@ -346,8 +346,9 @@ class Index:
                 terms.update((fieldname, s.encode("utf-8")) for s in stems)
             forms.append(wq.Or(fields))
         if not forms:
-            return wq.NullQuery, terms
-        return (forms[0] if len(forms) == 1 else wq.DisjunctionMax(forms, tiebreak=0.1)), terms
+            return wq.NullQuery, terms, seen
+        query = forms[0] if len(forms) == 1 else wq.DisjunctionMax(forms, tiebreak=0.1)
+        return query, terms, seen
 
     def _correct(self, found: list[Concept]) -> list[Concept]:
         """Swap in a spelling correction for misspelt words the index has never seen.
@@ -428,9 +429,7 @@ class Index:
                  if MAX_CORRECTED_LENGTH >= len(w) >= 4][:MAX_CORRECTIONS]
         parts = [wq.FuzzyTerm("words", w, maxdist=1 if len(w) < 7 else 2, prefixlength=1)
                  for w in words]
-        query = self._bounded(wq.Or(parts)) if parts else wq.NullQuery
-        return _Plan(query, plan.concepts, plan.corrected, plan.concept_terms, plan.concept_stems,
-                     plan.concept_weights, plan.intents, plan.definition)
+        return replace(plan, query=self._bounded(wq.Or(parts)) if parts else wq.NullQuery)
 
     def _parse_syntax(self, query: str):
         """Parse query-language input over the public fields; None if it yields nothing."""
