@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
 __all__ = ["MODEL_ID", "DIM", "SemanticUnavailableError", "Encoder", "passage_document",
-           "document_digest", "VectorStore", "Fused", "fuse", "semantic_rank", "FUSION_WEIGHT",
+           "document_digest", "VectorStore", "Fused", "fuse", "semantic_rank", "lexical_confidence", "FUSION_WEIGHT",
            "DENSE_DEPTH", "LEXICAL_DEPTH"]
 
 #: The model the vectors come from; a store of another model is refused.
@@ -379,6 +379,23 @@ def fuse(lexical: Sequence[tuple[str, float]], dense: Mapping[str, float],
             "fused": round(score, 4)}))
     fused.sort(key=lambda f: (-f.score, f.lexical_rank or len(candidates) + 1))
     return fused
+
+
+def lexical_confidence(hit: Any) -> float:
+    """How completely a lexical hit matched the question's concepts, 0..1.
+
+    Read from the hit's explanation (search with ``explain=True``): the
+    coverage factor is ``floor + (1 - floor) * coverage ** 2``. A hit of a
+    query with no concepts (pure query syntax) counts as fully matched.
+    """
+    from .searching import COVERAGE_FLOOR
+
+    if hit.explanation is None:
+        raise ValueError("lexical_confidence needs a hit searched with explain=True")
+    factor = hit.explanation.get("factors", {}).get("coverage")
+    if factor is None:
+        return 1.0
+    return max(0.0, (factor - COVERAGE_FLOOR) / (1 - COVERAGE_FLOOR)) ** 0.5
 
 
 def semantic_rank(query: str, lexical: Sequence[tuple[str, float]], store: VectorStore,
