@@ -232,13 +232,13 @@ def fused_ranker(index, store, encoder):
 
 
 @needs_model
-@pytest.mark.parametrize("questions, lexical_s1, fused_s1, fused_mrr", [
-    # success@1 of the lexical ranker alone, then the floors reached with fusion.
-    ("questions.jsonl", 0.964, 0.979, 0.987),
-    ("chat_questions.jsonl", 0.940, 0.920, 0.947),
+@pytest.mark.parametrize("questions, fused_s1, fused_mrr", [
+    # Reached when the floors were set (the lexical ranker alone: 0.964 / 0.977 and
+    # 0.940 / 0.958; benchmarks/semantic.py prints both).
+    ("questions.jsonl", 0.979, 0.987),
+    ("chat_questions.jsonl", 0.920, 0.947),
 ])
-def test_fused_quality_floors(seed_index, seed_store, encoder, questions, lexical_s1, fused_s1,
-                              fused_mrr):
+def test_fused_quality_floors(seed_index, seed_store, encoder, questions, fused_s1, fused_mrr):
     qs = load_questions(DATA / questions)
     report = evaluate(fused_ranker(seed_index, seed_store, encoder), qs)
     assert report.overall["success@1"] >= fused_s1 - 1e-9, report.to_dict()["misses"]
