@@ -113,6 +113,29 @@ def test_kill_9_during_a_build_keeps_the_previous_index(tmp_path, two_corpora, s
     assert len([p for p in path.iterdir() if p.name.startswith("gen-")]) <= 2
 
 
+@pytest.mark.slow
+def test_a_first_build_killed_mid_way_leaves_nothing_after_the_next_build(tmp_path, two_corpora):
+    """The half-written generation of a killed build lives no longer than the next build."""
+    a, b = two_corpora
+    path = tmp_path / "ix"
+    script = tmp_path / "killed_build.py"
+    script.write_text(_KILLED_BUILD)
+    proc = subprocess.Popen([sys.executable, str(script), "writing", str(b), str(path)],
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    (unfinished,) = [p for p in path.iterdir() if p.name.endswith(".tmp")]
+    with pytest.raises(clonus_index.IndexNotFoundError, match="holds no finished index; rebuild"):
+        open_index(path)
+    build_index([a], path)
+    assert not unfinished.exists()
+    assert [p.name for p in path.iterdir() if p.name.startswith("gen-")] == [
+        (path / CURRENT).read_text().strip()]
+
+
 # ---------------------------------------------------------------------------
 # 2. readers during rebuilds, 3. two builders
 # ---------------------------------------------------------------------------
@@ -263,6 +286,7 @@ def test_cli_reports_a_failed_build_in_one_line(tmp_path, seed_path, monkeypatch
     assert result.stderr.strip() == (
         f"Error: {tmp_path / 'ix'}: could not write the index (No space left on device); nothing "
         "was written. Free some space, or choose another folder with --index PATH")
+    assert not (tmp_path / "ix").exists()  # "nothing was written": no folder, no lock left
 
 
 def test_unusable_cache_folder_says_how_to_choose_another(tmp_path, monkeypatch):
