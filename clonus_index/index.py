@@ -40,7 +40,7 @@ from .sections import classify_heading
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
            "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT",
-           "code_digest"]
+           "code_digest", "bundled_sources"]
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
@@ -101,7 +101,7 @@ def sources_hash(paths: Iterable[str | Path]) -> str:
     """A digest of the sources' names and bytes, to tell when an index is stale."""
     digest = hashlib.sha256()
     for path in iter_sources(paths):
-        digest.update(path.name.encode("utf-8") + b"\0")
+        digest.update(os.fsencode(path.name) + b"\0")  # any bytes, UTF-8 or not
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
@@ -324,7 +324,7 @@ def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
     schema version. Concurrent first users serialise on the build lock; the
     second finds the first one's index.
     """
-    with _bundled_sources() as corpus_dir:
+    with bundled_sources() as corpus_dir:
         digest = sources_hash([corpus_dir])
         target = Path(path) if path else default_index_dir()
         try:
@@ -382,7 +382,12 @@ def _cache_message(target: Path, exc: OSError) -> str:
 
 
 @contextlib.contextmanager
-def _bundled_sources() -> Iterator[Path]:
+def bundled_sources() -> Iterator[Path]:
+    """The folder of the bundled article, on disk for as long as the ``with`` lasts.
+
+    Articles in it record their source as ``clonus_index/corpus/<file>``
+    when ingested with ``relative_to=folder.parent.parent``.
+    """
     from importlib import resources
     with resources.as_file(bundled_corpus()) as folder:
         yield Path(folder)
