@@ -43,6 +43,8 @@ _GENERATION = re.compile(r"gen-\d{14}-[0-9a-f]{8}")
 _UNFINISHED = re.compile(r"gen-\d{14}-[0-9a-f]{8}\.tmp")
 #: The temporary file ``write_atomic`` writes a pointer or the marker into first.
 _SWAP_FILE = re.compile(r"\.(?:CURRENT|clonus_index\.json)\.[0-9a-f]{8}")
+#: The marker's own temporary file: a folder holding only that is being made an index.
+_MARKER_SWAP = re.compile(r"\.clonus_index\.json\.[0-9a-f]{8}")
 #: Files a generation holds: Whoosh's segments, table of contents and lock, and ours.
 _GENERATION_FILE = re.compile(r"_?MAIN_[A-Za-z0-9_.]+|MAIN_WRITELOCK|meta\.json|articles\.json")
 
@@ -126,8 +128,8 @@ def folder_kind(path: Path) -> str:
                 f"{path}: index folder format {version} is newer than this clonus_index reads "
                 f"({FORMAT_VERSION}); upgrade clonus_index, or choose another --index path")
         return "index"
-    if not any(path.iterdir()):
-        return "empty"
+    if all(_MARKER_SWAP.fullmatch(p.name) for p in path.iterdir()):
+        return "empty"  # or another builder is writing the marker into it right now
     return "unmarked index" if _is_unmarked_index(path) else "foreign"
 
 
@@ -155,7 +157,10 @@ def prepare_folder(path: Path) -> Optional[str]:
             "choose another --index path (nothing was changed)")
     fresh = None
     if kind == "missing":
-        path.mkdir(parents=True)
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:  # another builder made it first: look again
+            return prepare_folder(path)
         fresh = "created"
     elif kind == "empty":
         fresh = "empty"
