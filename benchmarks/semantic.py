@@ -8,7 +8,7 @@
 Systems, all over the same passages (clonus_index's ingestion of the sources):
 lexical (clonus_index's search), bm25s (PyStemmer English stemmer, English
 stopwords), dense (the semantic model alone: exact cosine over passages
-encoded as "title. section. text"), and fused (clonus_index.semantic.fuse of
+encoded as "title. section. text"), and fused (clonus_index.fusion.fuse of
 the two, as the search path would run it). An article folder is scored with
 one index per article, as a site with one article would be. Costs: start-up,
 encoding per passage on one and on two cores, per-query time, and exact top-k
@@ -37,8 +37,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 from compare import bm25s_ranker  # noqa: E402  (path set above)
 from clonus_index import build_index, ingest  # noqa: E402
 from clonus_index.evaluate import DEPTH, Question, Report, evaluate, load_questions  # noqa: E402
-from clonus_index.semantic import (Encoder, VectorStore, lexical_confidence,  # noqa: E402
-                                   semantic_rank)
+from clonus_index.fusion import lexical_confidence, semantic_rank  # noqa: E402
+from clonus_index.semantic import Encoder, VectorStore  # noqa: E402
 
 SYSTEMS = ("lexical", "bm25s", "dense", "fused")
 PROJECT_SETS = (("project", ROOT / "tests/data/questions.jsonl"),

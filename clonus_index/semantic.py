@@ -1,9 +1,8 @@
 """Semantic stage (optional): dense passage vectors and their fusion with the lexical ranking.
 
 Beside the index build (each passage encoded once, as "title. section. text",
-and stored next to an index generation) and after lexical search (fusion
-re-ranks the lexical candidates and may add passages the words missed). It
-needs the ``semantic`` extra, ``pip install "clonus-index[semantic]"``; its
+and stored next to an index generation); ``fusion`` combines their
+similarity to a question with the lexical ranking. It needs the ``semantic`` extra, ``pip install "clonus-index[semantic]"``; its
 heavy dependencies (onnxruntime, tokenizers, numpy) are imported only when an
 ``Encoder`` loads or a ``VectorStore`` opens, never by ``import clonus_index``.
 
@@ -19,9 +18,8 @@ import importlib.util
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 from .errors import ClonusIndexError, IndexDamagedError
 from .models import Passage
@@ -29,9 +27,8 @@ from .models import Passage
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
-__all__ = ["MODEL_ID", "DIM", "SemanticUnavailableError", "Encoder", "passage_document",
-           "document_digest", "VectorStore", "Fused", "fuse", "semantic_rank", "lexical_confidence", "FUSION_WEIGHT",
-           "DENSE_DEPTH", "LEXICAL_DEPTH"]
+__all__ = ["MODEL_ID", "DIM", "SemanticUnavailableError", "Encoder", "model_files",
+           "passage_document", "document_digest", "VectorStore", "write_vectors"]
 
 #: The model the vectors come from; a store of another model is refused.
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
@@ -317,104 +314,20 @@ class VectorStore:
         return cls(ids, vectors, digests, meta["model"])
 
 
-#: What a cosine-similarity advantage is worth, against lexical scores scaled so the
-#: best is 1, when the lexical ranker matched none of the question's concepts
-#: (a paraphrase). It shrinks to 0 as the lexical top hit matches all of them.
-FUSION_WEIGHT = 12.0
-#: How many nearest passages by vector may join the lexical candidates.
-DENSE_DEPTH = 20
-#: How many lexical hits are fused (the rest keep their order below them).
-LEXICAL_DEPTH = 50
+def write_vectors(folder: str | Path, passages: Iterable[Passage],
+                  previous: Optional[str | Path] = None, workers: Optional[int] = None) -> VectorStore:
+    """Encode ``passages`` into ``folder`` (an index generation being built), on all cores.
 
-
-@dataclass(frozen=True)
-class Fused:
-    """One passage of a fused ranking, with what each stage contributed (for ``--explain``)."""
-
-    id: str
-    score: float
-    lexical_rank: Optional[int]
-    similarity: Optional[float]
-    contribution: dict[str, Any]
-
-
-def fuse(lexical: Sequence[tuple[str, float]], dense: Mapping[str, float],
-         confidence: float = 1.0, weight: float = FUSION_WEIGHT) -> list[Fused]:
-    """Combine a lexical ranking with dense similarities, lexical first; best first.
-
-    ``lexical`` is the lexical ranker's (passage id, score) list, best first.
-    ``dense`` maps passage ids (the lexical candidates, and nearest neighbours
-    that may join them) to cosine similarity with the question.
-    ``confidence`` (0..1) is how completely the lexical top hit matched the
-    question's concepts: at 1 the lexical order stands (a question whose
-    words the answer shares is the lexical ranker's strength); below 1 the
-    model's preference counts, in proportion to what is missing (a paraphrase
-    shares few words with its answer, which only the model bridges).
-
-    Each candidate scores ``lexical / best lexical + w * (similarity - best
-    similarity)`` with ``w = weight * (1 - confidence)``: lexical scores are on
-    the scale of the best hit, similarities stay raw cosines, whose differences
-    mean the same for every question and any number of passages.
+    Vectors of passages unchanged since the ``previous`` generation's store
+    (same id, same encoded text) are copied, not encoded again; a previous
+    store that is missing, unreadable or of another model is ignored.
     """
-    confidence = min(1.0, max(0.0, confidence))
-    w = weight * (1.0 - confidence)
-    lex = dict(lexical)
-    lex_rank = {pid: n for n, (pid, _) in enumerate(lexical, 1)}
-    best = max(lex.values(), default=0.0)
-    candidates = list(dict.fromkeys([pid for pid, _ in lexical] + list(dense)))
-    sims = [dense[pid] for pid in candidates if pid in dense]
-    top_sim, low_sim = (max(sims), min(sims)) if sims else (0.0, 0.0)
-    by_sim = {pid: n for n, pid in enumerate(sorted(dense, key=lambda p: -dense[p]), 1)}
-    fused = []
-    for pid in candidates:
-        lexical_part = lex.get(pid, 0.0) / best if best > 0 else 0.0
-        sim = dense.get(pid)
-        dense_part = w * ((low_sim if sim is None else sim) - top_sim)
-        score = lexical_part + dense_part
-        fused.append(Fused(pid, score, lex_rank.get(pid), sim, {
-            "lexical_rank": lex_rank.get(pid), "lexical": round(lexical_part, 4),
-            "similarity": None if sim is None else round(sim, 4),
-            "similarity_rank": by_sim.get(pid), "confidence": round(confidence, 4),
-            "dense_weight": round(w, 4), "dense": round(dense_part, 4),
-            "fused": round(score, 4)}))
-    fused.sort(key=lambda f: (-f.score, f.lexical_rank or len(candidates) + 1))
-    return fused
-
-
-def lexical_confidence(hit: Any) -> float:
-    """How completely a lexical hit matched the question's concepts, 0..1.
-
-    Read from the hit's explanation (search with ``explain=True``): the
-    coverage factor is ``floor + (1 - floor) * coverage ** 2``. A hit of a
-    query with no concepts (pure query syntax) counts as fully matched.
-    """
-    from .searching import COVERAGE_FLOOR
-
-    if hit.explanation is None:
-        raise ValueError("lexical_confidence needs a hit searched with explain=True")
-    factor = hit.explanation.get("factors", {}).get("coverage")
-    if factor is None:
-        return 1.0
-    return max(0.0, (factor - COVERAGE_FLOOR) / (1 - COVERAGE_FLOOR)) ** 0.5
-
-
-def semantic_rank(query: str, lexical: Sequence[tuple[str, float]], store: VectorStore,
-                  encoder: Encoder, confidence: float = 1.0,
-                  depth: int = DENSE_DEPTH) -> list[Fused]:
-    """The semantic stage for one question: encode it, gather candidates, fuse.
-
-    The candidates are the first ``LEXICAL_DEPTH`` lexical hits and the
-    ``depth`` passages nearest to the question; lexical hits past
-    ``LEXICAL_DEPTH`` follow in their own order.
-    """
-    vector = encoder.encode_query(query)
-    head, tail = list(lexical[:LEXICAL_DEPTH]), list(lexical[LEXICAL_DEPTH:])
-    dense = store.scores(vector, [pid for pid, _ in head])
-    dense.update(store.top(vector, depth) if depth > 0 else [])
-    fused = fuse(head, dense, confidence)
-    seen = {f.id for f in fused}
-    floor = min((f.score for f in fused), default=0.0)
-    for n, (pid, _) in enumerate(tail, LEXICAL_DEPTH + 1):
-        if pid not in seen:
-            fused.append(Fused(pid, floor - n, n, None, {"lexical_rank": n}))
-    return fused
+    old = VectorStore.empty()
+    if previous is not None and VectorStore.exists(previous):
+        try:
+            old = VectorStore.open(previous)
+        except IndexDamagedError:
+            pass
+    store = old.update(passages, Encoder(workers or os.cpu_count() or 1))
+    store.save(folder)
+    return store

@@ -19,9 +19,9 @@ import pytest
 from clonus_index import build_index, ingest
 from clonus_index.errors import IndexDamagedError
 from clonus_index.evaluate import evaluate, load_questions
+from clonus_index.fusion import fuse, lexical_confidence, semantic_rank
 from clonus_index.semantic import (DIM, MODEL_ID, Encoder, SemanticUnavailableError, VectorStore,
-                                   document_digest, fuse, lexical_confidence, model_files,
-                                   passage_document, semantic_rank)
+                                   document_digest, model_files, passage_document, write_vectors)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -243,3 +243,16 @@ def test_fused_quality_floors(seed_index, seed_store, encoder, questions, fused_
     report = evaluate(fused_ranker(seed_index, seed_store, encoder), qs)
     assert report.overall["success@1"] >= fused_s1 - 1e-9, report.to_dict()["misses"]
     assert report.overall["mrr@10"] >= fused_mrr - 1e-3
+
+
+@needs_model
+def test_write_vectors_reuses_the_previous_generation(seed_corpus, tmp_path):
+    first, second, third = (tmp_path / n for n in ("gen-1", "gen-2", "gen-3"))
+    for folder in (first, second, third):
+        folder.mkdir()
+    passages = list(seed_corpus.passages)
+    assert write_vectors(first, passages[:10], workers=2).encoded == 10
+    store = write_vectors(second, passages[:12], previous=first)
+    assert store.encoded == 2 and VectorStore.open(second).ids == tuple(p.id for p in passages[:12])
+    (second / "vectors.npy").write_bytes(b"damaged")  # a damaged store is not reused, nor fatal
+    assert write_vectors(third, passages[:3], previous=second).encoded == 3
