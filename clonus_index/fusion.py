@@ -8,14 +8,16 @@ only part of the question (a paraphrase). Pure Python: it needs no extra.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
+
+from .models import Hit, Passage
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .semantic import Encoder, VectorStore
 
 __all__ = ["FUSION_WEIGHT", "DENSE_DEPTH", "LEXICAL_DEPTH", "Fused", "fuse", "lexical_confidence",
-           "semantic_rank"]
+           "semantic_rank", "fuse_hits"]
 
 #: What a cosine-similarity advantage is worth, against lexical scores scaled so the
 #: best is 1, when the lexical ranker matched none of the question's concepts
@@ -118,3 +120,35 @@ def semantic_rank(query: str, lexical: Sequence[tuple[str, float]], store: Vecto
         if pid not in seen:
             fused.append(Fused(pid, floor - n, n, None, {"lexical_rank": n}))
     return fused
+
+
+def fuse_hits(query: str, hits: Sequence[Hit], store: VectorStore, encoder: Encoder,
+              passage: Callable[[str], Passage], limit: int, explain: bool = False,
+              keep: Optional[Callable[[Passage], bool]] = None) -> list[Hit]:
+    """The semantic stage on a search's hits: fused ``Hit`` objects, best first, at most ``limit``.
+
+    ``hits`` are the lexical hits searched with ``explain=True`` (their
+    explanation gives the lexical confidence), as many as the lexical
+    ranker gives (``LEXICAL_DEPTH`` are fused). ``passage(id)`` fetches a
+    passage that only the model found, and ``keep`` (a section filter, say)
+    says whether such a passage may be returned. With ``explain``, each
+    hit's explanation gains a ``semantic`` entry: what fusion made of it.
+    """
+    confidence = lexical_confidence(hits[0]) if hits else 0.0
+    fused = semantic_rank(query, [(h.passage.id, h.score) for h in hits], store, encoder, confidence)
+    lexical = {h.passage.id: h for h in hits}
+    out: list[Hit] = []
+    for f in fused:
+        hit = lexical.get(f.id)
+        if hit is None:
+            found = passage(f.id)
+            if keep is not None and not keep(found):
+                continue
+            hit = Hit(rank=0, score=0.0, passage=found, highlights=found.text)
+        explanation = None
+        if explain:
+            explanation = {**(hit.explanation or {}), "semantic": f.contribution}
+        out.append(replace(hit, rank=len(out) + 1, score=f.score, explanation=explanation))
+        if len(out) == limit:
+            break
+    return out

@@ -19,7 +19,7 @@ import pytest
 from clonus_index import build_index, ingest
 from clonus_index.errors import IndexDamagedError
 from clonus_index.evaluate import evaluate, load_questions
-from clonus_index.fusion import fuse, lexical_confidence, semantic_rank
+from clonus_index.fusion import fuse, fuse_hits, lexical_confidence, semantic_rank
 from clonus_index.semantic import (DIM, MODEL_ID, Encoder, SemanticUnavailableError, VectorStore,
                                    document_digest, model_files, passage_document, write_vectors)
 
@@ -256,3 +256,37 @@ def test_write_vectors_reuses_the_previous_generation(seed_corpus, tmp_path):
     assert store.encoded == 2 and VectorStore.open(second).ids == tuple(p.id for p in passages[:12])
     (second / "vectors.npy").write_bytes(b"damaged")  # a damaged store is not reused, nor fatal
     assert write_vectors(third, passages[:3], previous=second).encoded == 3
+
+
+@needs_model
+def test_fuse_hits_returns_hits_with_the_semantic_contribution(seed_index, seed_store, encoder):
+    query = "feeling dizzy and confused on medication"
+    lexical = seed_index.search(query, limit=50, explain=True)
+    assert len(lexical) < 10  # few passages share its words: the model adds neighbours
+    hits = fuse_hits(query, lexical, seed_store, encoder, seed_index.get, limit=10, explain=True)
+    assert [h.rank for h in hits] == list(range(1, 11))
+    assert [h.passage.id for h in hits] == [f.id for f in semantic_rank(
+        query, [(h.passage.id, h.score) for h in lexical], seed_store, encoder,
+        lexical_confidence(lexical[0]))][:10]
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    by_id = {h.passage.id: h for h in lexical}
+    added = [h for h in hits if h.passage.id not in by_id]
+    assert added and all(h.highlights == h.passage.text and not h.matched_terms for h in added)
+    assert all(h.explanation["semantic"]["lexical_rank"] is None for h in added)
+    kept = [h for h in hits if h.passage.id in by_id]
+    assert all("factors" in h.explanation and "similarity" in h.explanation["semantic"] for h in kept)
+    semantic = hits[0].to_dict()["explanation"]["semantic"]
+    assert semantic["confidence"] == round(lexical_confidence(lexical[0]), 4)
+    assert semantic["dense_weight"] == round(12 * (1 - lexical_confidence(lexical[0])), 4)
+    plain = fuse_hits(query, lexical, seed_store, encoder, seed_index.get, limit=3)
+    assert [h.explanation for h in plain] == [None] * 3
+
+
+@needs_model
+def test_fuse_hits_keeps_a_section_filter(seed_index, seed_store, encoder):
+    query = "shots that freeze the muscle"
+    lexical = seed_index.search(query, limit=50, section="Treatment", explain=True)
+    hits = fuse_hits(query, lexical, seed_store, encoder, seed_index.get, limit=50,
+                     keep=lambda p: p.section == "Treatment")
+    assert hits and {h.passage.section for h in hits} == {"Treatment"}
+    assert len(hits) > len(lexical)  # Treatment passages the words missed, and only those
