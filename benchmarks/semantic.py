@@ -4,6 +4,7 @@
     pip install ".[bench,semantic]"
     python benchmarks/semantic.py                          # the bundled article's question sets
     python benchmarks/semantic.py --articles DIR [DIR...]  # folders of SLUG.html + SLUG.questions.jsonl
+    python benchmarks/semantic.py --articles DIR --together  # one index of all of them
 
 Systems, all over the same passages (clonus_index's ingestion of the sources):
 lexical (clonus_index's search), bm25s (PyStemmer English stemmer, English
@@ -185,6 +186,8 @@ def main() -> None:
                         help="folders of SLUG.html (or .flat.txt/.txt) + SLUG.questions.jsonl")
     parser.add_argument("--format", choices=("html", "flat", "txt"), default="html",
                         help="which form of each article to index (default html)")
+    parser.add_argument("--together", action="store_true",
+                        help="one index of all of a folder's articles (default: one per article)")
     parser.add_argument("--no-project", action="store_true", help="skip the bundled article's sets")
     parser.add_argument("--no-costs", action="store_true", help="skip the cost measurements")
     args = parser.parse_args()
@@ -192,8 +195,11 @@ def main() -> None:
     encoder = Encoder(workers=2)
     timings: dict[str, list[float]] = {"lexical": [], "dense": [], "fusion": []}
     for folder in args.articles:
-        print_table(f"{folder} ({args.format}, one index per article)",
-                    score_set(article_groups(folder, args.format), encoder, timings))
+        groups = article_groups(folder, args.format)
+        if args.together:
+            groups = [([s for g in groups for s in g[0]], [q for g in groups for q in g[1]])]
+        print_table(f"{folder} ({args.format}, {'one index of all articles' if args.together else 'one index per article'})",
+                    score_set(groups, encoder, timings))
     if not args.no_project:
         for name, path in PROJECT_SETS:
             print_table(f"{name} ({path.relative_to(ROOT)}, bundled article)",
