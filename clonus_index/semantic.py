@@ -161,6 +161,8 @@ class Encoder:
 
 VECTORS = "vectors.npy"
 VECTORS_META = "vectors.json"
+#: The remedy for a store that cannot be used.
+REBUILD_HINT = "write them again with clonus_index.semantic.write_vectors(FOLDER, passages)"
 
 
 class VectorStore:
@@ -296,7 +298,7 @@ class VectorStore:
         """Open a saved store, memory-mapped; a store that does not match is named, with the fix."""
         np = _require("numpy")
         folder = Path(folder)
-        fix = "rebuild the index with: clonus-index build SOURCES... --index PATH --semantic"
+        fix = REBUILD_HINT
         try:
             meta = json.loads((folder / VECTORS_META).read_text("utf-8"))
             vectors = np.load(folder / VECTORS, mmap_mode="r")

@@ -217,8 +217,8 @@ def test_a_store_that_does_not_match_is_named_with_the_fix(seed_store, tmp_path,
     with pytest.raises(IndexDamagedError) as info:
         VectorStore.open(tmp_path)
     assert message in str(info.value)
-    assert str(info.value).endswith("rebuild the index with: clonus-index build SOURCES... "
-                                    "--index PATH --semantic")
+    assert str(info.value).endswith("write them again with "
+                                    "clonus_index.semantic.write_vectors(FOLDER, passages)")
     assert meta["model"] == MODEL_ID
 
 
