@@ -330,6 +330,7 @@ def write_vectors(folder: str | Path, passages: Iterable[Passage],
             old = VectorStore.open(previous)
         except IndexDamagedError:
             pass
-    store = old.update(passages, Encoder(workers or os.cpu_count() or 1))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    store = old.update(passages, Encoder(workers or cores or 1))
     store.save(folder)
     return store
