@@ -355,6 +355,11 @@ def passage_from_stored(fields: dict, articles: dict[str, Article]) -> Passage:
     )
 
 
+def current_generation(path: str | Path) -> Optional[str]:
+    """The name of the generation ``CURRENT`` points to now, or None."""
+    return _current_generation(Path(path))
+
+
 # --------------------------------------------------------------------------
 # The bundled default index
 # --------------------------------------------------------------------------

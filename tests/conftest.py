@@ -74,3 +74,11 @@ def passage_with(corpus_or_passages, phrase: str):
     found = [p for p in passages if phrase in p.text]
     assert len(found) == 1, f"{phrase!r} is in {len(found)} passages"
     return found[0]
+
+
+@pytest.fixture(scope="session")
+def large_index(tmp_path_factory):
+    """20,000 synthetic passages (200 articles, six sections each), shared read-only."""
+    from clonus_index import open_index
+    from corpora import build_synthetic
+    return open_index(build_synthetic(tmp_path_factory.mktemp("large") / "index", 200, 100))
