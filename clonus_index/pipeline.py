@@ -63,7 +63,7 @@ def ingest_document(doc: Document, article_id: Optional[str] = None) -> tuple[Ar
     """Turn one read ``Document`` into its ``Article`` and ``Passage`` records."""
     meta = _metadata(doc)
     references = parse_references(doc.references)
-    placements = place_blocks(doc.blocks)
+    placements = place_blocks(doc.blocks, title=meta["title"])
 
     # The article's cleaned text: blocks, headings included, one blank line apart.
     parts: list[str] = []

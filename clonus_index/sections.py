@@ -1,27 +1,44 @@
 """Sections: give every body block a section and, where there is one, a subsection.
 
 Runs after reading. HTML headings say it directly. Flattened text lost its
-main headings, so sections are inferred from cue words (``data/sections.json``)
-by choosing the best split of the blocks into contiguous sections, each used
-once, in reading order; surviving short headings become subsections.
+main headings, so sections are inferred from cue words (``data/sections.json``):
+first the kind of article (a condition, a drug, a procedure or test), which
+fixes the sections to choose from, then the best split of the blocks into
+contiguous runs of those sections, in one pass over the blocks; surviving
+short headings become subsections, and a subsection ends with its section.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional, Sequence
 
+from .models import Block
 from .query import asked_part
-from .reading import Block
 from .resources import load
 
 __all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "section_names",
-           "intent_kinds", "asks_definition"]
+           "intent_kinds", "asks_definition", "article_kind", "kind_of", "SEGMENT_COST"]
 
 #: What a new section costs in the inference, in cue hits. Higher means fewer,
 #: longer sections; one strong cue sentence is about two hits.
-SEGMENT_COST = 1.5
+SEGMENT_COST = 2.0
+#: What going back to an earlier section in the usual order costs on top.
+BACK_COST = 1.0
+#: What a definition-style sentence opening one of the first paragraphs adds
+#: to Overview ("Vertigo is a sensation that ...").
+DEFINITION_BONUS = 4.0
+#: How many opening paragraphs may be read as the definition.
+DEFINITION_PARAGRAPHS = 2
+#: Evidence a heading that names a section gives the block right under it,
+#: and each later block until the next heading (which a change of topic may
+#: outweigh: flattening may have lost the heading that ended it).
+FORCED = 1000.0
+FORCED_AFTER = 3.0
+#: What a new run costs on top inside a subsection (after its first block).
+SUBSECTION_COST = 3.0
 
 
 @dataclass(frozen=True)
@@ -33,22 +50,76 @@ class Placement:
     subsection: Optional[str]
 
 
-def section_names() -> list[str]:
-    """The canonical section kinds, in the usual reading order."""
-    return [s["name"] for s in load("sections")["sections"]]
+class _Tables:
+    """``data/sections.json`` compiled once: one pattern for every cue, one per heading list."""
+
+    def __init__(self) -> None:
+        data = load("sections")
+        self.default: str = data["default"]
+        self.sections = data["sections"]
+        self.names = [s["name"] for s in self.sections]
+        self.kinds: dict[str, list[str]] = {k: v["sections"] for k, v in data["article_kinds"].items()}
+        self.kind_cues = {k: _alternation(v["cues"]) for k, v in data["article_kinds"].items()}
+        # Every cue of every section in one alternation, longest first, so each
+        # place in a text counts once, for its longest cue.
+        self.cue_owner: dict[str, list[tuple[str, float]]] = {}
+        for s in self.sections:
+            for cue in s["cues"]:
+                self.cue_owner.setdefault(cue, []).append((s["name"], 2.0 if " " in cue.strip() else 1.0))
+        self.cues = _alternation(self.cue_owner)
+        self.headings = [(s["name"], _alternation(s["heading"])) for s in self.sections]
+        self.intents = [(s["name"], _alternation(s.get("intent", ()))) for s in self.sections
+                        if s.get("intent")]
+        self.roadmap = _alternation(data["roadmap"], prefix=False)
+        self.definitions = [re.compile(p) for p in data["definition_openings"]]
+        self.definition_questions = [re.compile(p) for p in data["definition_questions"]]
 
 
-def _matches(text: str, cue: str) -> int:
-    return len(re.findall(r"\b" + re.escape(cue), text))
+def _alternation(words, prefix: bool = True) -> re.Pattern:
+    """One pattern matching any of ``words`` at a word start (as a prefix when ``prefix``)."""
+    ordered = sorted({w.lower() for w in words}, key=lambda w: (-len(w), w))
+    if not ordered:
+        return re.compile(r"(?!x)x")
+    return re.compile((r"\b" if prefix else "") + "(?:" + "|".join(map(re.escape, ordered)) + ")")
+
+
+@lru_cache(maxsize=1)
+def _tables() -> _Tables:
+    return _Tables()
+
+
+def section_names(kind: Optional[str] = None) -> list[str]:
+    """The section kinds of one article kind (or all of them), in the usual reading order."""
+    t = _tables()
+    return list(t.kinds[kind]) if kind else list(t.names)
 
 
 def classify_heading(text: str) -> Optional[str]:
-    """The section kind a heading names ("Causes of clonus" -> "Causes"), or None."""
+    """The section kind a heading names ("Causes of clonus" -> "Causes"), or None.
+
+    When a heading names several ("Symptoms and causes"), the first named
+    wins; Overview's words ("What is ...") count only when no other matches.
+    """
     lowered = text.lower()
-    for section in load("sections")["sections"]:
-        if any(_matches(lowered, h) for h in section["heading"]):
-            return section["name"]
-    return None
+    t = _tables()
+    best: Optional[tuple[int, int, str]] = None
+    overview = None
+    for name, pattern in t.headings:
+        m = pattern.search(lowered)
+        if not m:
+            continue
+        if name == t.default:
+            overview = name
+            continue
+        key = (m.start(), -len(m.group()), name)
+        if best is None or key[:2] < best[:2]:
+            best = key
+    return best[2] if best else overview
+
+
+def kind_of(section: str) -> str:
+    """The section kind of a passage's section: its heading's kind, or the name itself."""
+    return classify_heading(section) or section
 
 
 def intent_kinds(question: str) -> set[str]:
@@ -59,56 +130,89 @@ def intent_kinds(question: str) -> set[str]:
     causes, not diagnosis.
     """
     lowered = (asked_part(question) or question).lower()
-    return {section["name"] for section in load("sections")["sections"]
-            if any(_matches(lowered, word) for word in section.get("intent", ()))}
+    return {name for name, pattern in _tables().intents if pattern.search(lowered)}
 
 
 def asks_definition(question: str) -> bool:
     """True for "what is X", "define X", "meaning of X": questions after a definition."""
     lowered = " ".join(question.lower().split())
-    return any(re.search(p, lowered) for p in load("sections")["definition_questions"])
+    return any(p.search(lowered) for p in _tables().definition_questions)
+
+
+_SENTENCES = re.compile(r"(?<=[.!?:])\s")
 
 
 def cue_scores(text: str) -> dict[str, float]:
     """How strongly a text speaks of each section kind: cue hits, phrases counting double.
 
     The first sentence counts twice: it usually says what the paragraph is
-    about ("To diagnose shingles, ..."), where later sentences wander.
+    about ("To diagnose shingles, ..."), where later sentences wander. One
+    scan of the text per sentence, whatever the number of cues.
     """
-    data = load("sections")
-    sentences = re.split(r"(?<=[.!?:])\s", text.lower())
-    # A roadmap sentence ("In this article, learn more about the causes and
-    # treatment") names sections without being about them.
-    roadmap = [any(m in s for m in data["roadmap"]) for s in sentences]
-    scores = {}
-    for section in data["sections"]:
-        score = 0.0
-        for cue in section["cues"]:
-            weight = 2.0 if " " in cue else 1.0
-            for i, sentence in enumerate(sentences):
-                if roadmap[i] and section["name"] != data["default"]:
+    t = _tables()
+    scores = dict.fromkeys(t.names, 0.0)
+    for i, sentence in enumerate(_SENTENCES.split(text.lower())):
+        # A roadmap sentence ("In this article, learn more about the causes and
+        # treatment") names sections without being about them.
+        roadmap = t.roadmap.search(sentence) is not None
+        factor = 2.0 if i == 0 else 1.0
+        for m in t.cues.finditer(sentence):
+            for name, weight in t.cue_owner[m.group()]:
+                if roadmap and name != t.default:
                     continue
-                score += weight * _matches(sentence, cue) * (2 if i == 0 else 1)
-        scores[section["name"]] = score
+                scores[name] += weight * factor
     return scores
 
 
-def place_blocks(blocks: Sequence[Block]) -> list[Optional[Placement]]:
+def _is_definition(text: str) -> bool:
+    first = _SENTENCES.split(text.lower(), maxsplit=1)[0]
+    return any(p.search(first) for p in _tables().definitions)
+
+
+def article_kind(blocks: Sequence[Block], title: Optional[str] = None) -> str:
+    """What kind of article the blocks make: "condition", "drug" or "procedure".
+
+    Each kind's cue words are counted over the text, a title's five times,
+    and a heading naming a section of one kind only counts three; conditions
+    win ties, being the most common kind.
+    """
+    t = _tables()
+    kinds = list(t.kinds)
+    score = dict.fromkeys(kinds, 0.0)
+    only = {name: [k for k in kinds if name in t.kinds[k]] for name in t.names}
+    for block in blocks:
+        lowered = block.text.lower()
+        for k in kinds:
+            score[k] += len(t.kind_cues[k].findall(lowered))
+        if block.kind == "heading":
+            named = classify_heading(block.text)
+            if named and len(only[named]) == 1:
+                score[only[named][0]] += 3.0
+    if title:
+        for k in kinds:
+            score[k] += 5.0 * len(t.kind_cues[k].findall(title.lower()))
+    return max(kinds, key=lambda k: (score[k], k == "condition"))
+
+
+def place_blocks(blocks: Sequence[Block], title: Optional[str] = None) -> list[Optional[Placement]]:
     """One ``Placement`` per block (None for headings), in order."""
     if any(b.kind == "heading" and b.level == 2 for b in blocks):
-        return _from_headings(blocks)
-    return _inferred(blocks)
+        return _from_headings(blocks, article_kind(blocks, title))
+    return _inferred(blocks, article_kind(blocks, title))
 
 
-def _from_headings(blocks: Sequence[Block]) -> list[Optional[Placement]]:
-    default = load("sections")["default"]
+def _from_headings(blocks: Sequence[Block], article: str) -> list[Optional[Placement]]:
+    t = _tables()
+    allowed = t.kinds[article]
+    default = t.default
     section, kind, sub = default, default, None
     out: list[Optional[Placement]] = []
     for block in blocks:
         if block.kind == "heading":
             if block.level == 2:
                 section, sub = block.text, None
-                kind = classify_heading(block.text) or _best_kind(cue_scores(block.text)) or section
+                kind = classify_heading(block.text) or _best_kind(cue_scores(block.text), allowed) \
+                    or section
             else:
                 sub = block.text
             out.append(None)
@@ -117,119 +221,125 @@ def _from_headings(blocks: Sequence[Block]) -> list[Optional[Placement]]:
     return out
 
 
-def _best_kind(scores: dict[str, float]) -> Optional[str]:
-    best = max(scores, key=lambda k: scores[k])
+def _best_kind(scores: dict[str, float], allowed: Sequence[str]) -> Optional[str]:
+    best = max(allowed, key=lambda k: scores[k])
     return best if scores[best] > 0 else None
-
-
-def _inferred(blocks: Sequence[Block]) -> list[Optional[Placement]]:
-    names = section_names()
-    default = load("sections")["default"]
-    text_idx = [i for i, b in enumerate(blocks) if b.kind == "text"]
-    # Evidence per text block: its own cues, plus those of a heading right above it.
-    # A heading that names a section fixes the kind of the blocks under it.
-    evidence: list[dict[str, float]] = []
-    heading_scores: dict[str, float] = {}
-    forced: Optional[str] = None
-    for block in blocks:
-        if block.kind == "heading":
-            forced_kind = classify_heading(block.text) if _looks_like_section(block.text) else None
-            # The section a heading names holds until the next heading; after
-            # a subsection heading the cues decide again, since flattening may
-            # have lost a section heading between the two.
-            forced = forced_kind
-            heading_scores = {} if forced_kind else cue_scores(block.text)
-            continue
-        scores = cue_scores(block.text)
-        for k, v in heading_scores.items():
-            scores[k] += v
-        heading_scores = {}  # a heading speaks for the paragraph right under it
-        if forced:
-            scores = {k: (v + 1000.0 if k == forced else v) for k, v in scores.items()}
-        evidence.append(scores)
-
-    labels = _best_segmentation(evidence, names, default)
-    out: list[Optional[Placement]] = []
-    sub: Optional[str] = None
-    sub_fresh = False
-    prev_label: Optional[str] = None
-    j = 0
-    for block in blocks:
-        if block.kind == "heading":
-            if _looks_like_section(block.text) and classify_heading(block.text):
-                sub = None
-            else:
-                sub, sub_fresh = block.text, True
-            out.append(None)
-            continue
-        label = labels[j]
-        j += 1
-        if prev_label is not None and label != prev_label and not sub_fresh:
-            sub = None  # a new section ends the old subsection
-        sub_fresh = False
-        prev_label = label
-        out.append(Placement(label, label, sub))
-    assert j == len(text_idx)
-    return out
 
 
 def _looks_like_section(text: str) -> bool:
     """A bare heading names a main section when it is short and mostly the section word."""
-    return len(text.split()) <= 4 and classify_heading(text) is not None and not any(
+    return len(text.split()) <= 6 and classify_heading(text) is not None and not any(
         ch.isdigit() for ch in text)
 
 
-def _best_segmentation(evidence: list[dict[str, float]], names: list[str],
-                       default: str) -> list[str]:
-    """Label blocks so each kind forms one contiguous run, maximising cue hits.
+def _inferred(blocks: Sequence[Block], article: str) -> list[Optional[Placement]]:
+    t = _tables()
+    names = t.kinds[article]
+    # Evidence per text block: its own cues, plus those of a heading right above it.
+    # A heading that names a section fixes the kind of the blocks under it.
+    evidence: list[list[float]] = []
+    heading_scores: dict[str, float] = {}
+    forced: Optional[str] = None
+    fresh = False
+    seen_text = 0
+    # What a new run costs at each block: more inside a subsection, whose
+    # paragraphs usually share one section, than after a heading or in plain text.
+    costs: list[float] = []
+    under_sub = False
+    for block in blocks:
+        if block.kind == "heading":
+            named = classify_heading(block.text) if _looks_like_section(block.text) else None
+            # The section a heading names holds until the next heading; after
+            # a subsection heading the cues decide again, since flattening may
+            # have lost a section heading between the two.
+            forced = named if named in names else None
+            under_sub = forced is None
+            heading_scores = {} if forced else cue_scores(block.text)
+            fresh = True
+            continue
+        scores = cue_scores(block.text)
+        for k, v in heading_scores.items():
+            scores[k] += 2 * v
+        heading_scores = {}  # a heading speaks for the paragraph right under it
+        if seen_text < DEFINITION_PARAGRAPHS and not forced and _is_definition(block.text):
+            scores[t.default] += DEFINITION_BONUS
+        seen_text += 1
+        if forced:
+            scores[forced] += FORCED if fresh else FORCED_AFTER
+        costs.append(SEGMENT_COST + (SUBSECTION_COST if under_sub else 0.0))
+        fresh = False
+        evidence.append([scores[n] for n in names])
 
-    Dynamic programming over (block, current kind, kinds already used): a run
-    may not come back once left, the default (overview) kind may only open
-    the article, and each new run costs ``SEGMENT_COST``.
+    labels = [names[i] for i in _best_runs(evidence, len(names), costs)]
+    out: list[Optional[Placement]] = []
+    sub: Optional[str] = None
+    sub_section: Optional[str] = None
+    j = 0
+    for block in blocks:
+        if block.kind == "heading":
+            if _looks_like_section(block.text) and classify_heading(block.text) in names:
+                sub = None
+            else:
+                sub, sub_section = block.text, None
+            out.append(None)
+            continue
+        label = labels[j]
+        j += 1
+        if sub is not None:
+            if sub_section is None:
+                sub_section = label  # the section the subsection sits in
+            elif label != sub_section:
+                sub = None  # a new section ends the old subsection
+        out.append(Placement(label, label, sub))
+    return out
+
+
+def _best_runs(evidence: list[list[float]], k: int, costs: Sequence[float]) -> list[int]:
+    """Label blocks with section indexes, maximising cue hits less the cost of each new run.
+
+    Viterbi over one state per section: staying is free, a new run costs
+    ``costs[i]`` at block i (plus ``BACK_COST`` when it goes back in the usual
+    order), the default section (index 0) may only open the article, and a
+    path may not return to a section it left (each state carries the sections
+    its best path used). Linear in the number of blocks: each step sorts the
+    k states once and takes, for each section, the best ones that may move to it.
     """
     if not evidence:
         return []
-    index = {n: i for i, n in enumerate(names)}
-    # state: (kind, used-mask) -> (score, back-pointer)
-    states: dict[tuple[str, int], float] = {}
-    back: list[dict[tuple[str, int], Optional[tuple[str, int]]]] = []
-    first: dict[tuple[str, int], Optional[tuple[str, int]]] = {}
-    for n in names:
-        key = (n, 1 << index[n])
-        states[key] = evidence[0][n] - SEGMENT_COST - _order_cost(n, names)
-        first[key] = None
-    back.append(first)
-    for ev in evidence[1:]:
-        nxt: dict[tuple[str, int], float] = {}
-        ptr: dict[tuple[str, int], Optional[tuple[str, int]]] = {}
-        for (kind, used), score in states.items():
-            # stay in the same run
-            cand = score + ev[kind]
-            key = (kind, used)
-            if cand > nxt.get(key, float("-inf")):
-                nxt[key], ptr[key] = cand, (kind, used)
-            # open a new run of an unused kind
-            for n in names:
-                bit = 1 << index[n]
-                if used & bit or n == default:
-                    continue
-                cand = score + ev[n] - SEGMENT_COST - _order_cost(n, names, after=kind)
-                key = (n, used | bit)
-                if cand > nxt.get(key, float("-inf")):
-                    nxt[key], ptr[key] = cand, (kind, used)
-        states = nxt
+    score = [evidence[0][0]] + [evidence[0][j] - costs[0] - 0.01 * j for j in range(1, k)]
+    used = [1 << j for j in range(k)]
+    back: list[list[int]] = []
+    for i, ev in enumerate(evidence[1:], start=1):
+        order = sorted(range(k), key=lambda j: -score[j])
+        nxt, ptr, nused = [], [], []
+        for j in range(k):
+            cand, arg = score[j], j
+            if j:
+                bit = 1 << j
+                fwd = bwd = False
+                for a in order:
+                    if a == j or used[a] & bit:
+                        continue
+                    if a < j and not fwd:
+                        fwd = True
+                        c = score[a] - costs[i]
+                    elif a > j and not bwd:
+                        bwd = True
+                        c = score[a] - costs[i] - BACK_COST
+                    else:
+                        continue
+                    if c > cand:
+                        cand, arg = c, a
+                    if fwd and bwd:
+                        break
+            nxt.append(cand + ev[j])
+            ptr.append(arg)
+            nused.append(used[arg] | (1 << j))
+        score, used = nxt, nused
         back.append(ptr)
-    state: Optional[tuple[str, int]] = max(states, key=lambda k: states[k])
-    labels: list[str] = []
-    for step in range(len(evidence) - 1, -1, -1):
-        assert state is not None
-        labels.append(state[0])
-        state = back[step][state]
+    state = max(range(k), key=lambda j: score[j])
+    labels = [state]
+    for ptr in reversed(back):
+        state = ptr[state]
+        labels.append(state)
     return labels[::-1]
-
-
-def _order_cost(kind: str, names: list[str], after: Optional[str] = None) -> float:
-    """A small tie-breaker for the usual order (overview, symptoms, ..., outlook)."""
-    if after is None:
-        return 0.01 * names.index(kind)
-    return 0.0 if names.index(kind) > names.index(after) else 0.1
