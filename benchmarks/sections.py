@@ -25,7 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from clonus_index import ingest  # noqa: E402  (path set above)
-from clonus_index.sections import kind_of  # noqa: E402
+try:
+    from clonus_index.sections import kind_of  # noqa: E402
+except ImportError:  # a release before article kinds: the heading's kind, or the name
+    from clonus_index.sections import classify_heading  # noqa: E402
+
+    def kind_of(section: str) -> str:
+        return classify_heading(section) or section
 
 FORMS = (("html", ".html"), ("flattened", ".flat.txt"), ("plain", ".txt"))
 

@@ -20,6 +20,9 @@ __all__ = ["read_flattened", "split_cite", "split_references"]
 _RUN = re.compile(r" {2,}|\s*\n\s*")
 _SENTENCE_END = re.compile(r"[.!?:][\"'\u201d\u2019)\]]*$")
 _STARTS_SENTENCE = re.compile(r"^[\"'\u201c\u2018(]?[A-Z0-9]")
+#: A list item after a run of three or more spaces starts with a word, not
+#: with the punctuation that follows a link inside a sentence ("  , such as").
+_STARTS_ITEM = re.compile(r"^[\"'\u201c\u2018(]?\w")
 _REF_AUTHOR = re.compile(r"^[A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*)*, (?:[A-Z]\.|[A-Z][a-z]+[.,])")
 _REF_DATE = re.compile(r"\((?:\d{4}[a-z]?|n\.d\.)(?:,[^)]*)?\)")
 
@@ -124,8 +127,15 @@ def read_flattened(text: str, source: str = "<text>") -> Document:
         following = pieces[i + 1] if i + 1 < len(pieces) else None
         return _is_heading_fragment(pieces[i].text, following)
 
+    def in_list() -> bool:
+        """True while ``current`` is a list item: after a lead-in or another item."""
+        prev = blocks[-1] if blocks else None
+        return (bool(current) and current[0].gap >= 3 and prev is not None
+                and prev.kind == "text" and (prev.item or prev.text.endswith(":")))
+
     for i, piece in enumerate(pieces):
-        if current and not _SENTENCE_END.search(current[-1].text):
+        if current and not _SENTENCE_END.search(current[-1].text) and not (
+                piece.gap >= 3 and in_list() and _STARTS_ITEM.match(piece.text)):
             current.append(piece)  # a link or bold word inside a sentence
             continue
         flush()

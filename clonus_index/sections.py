@@ -24,7 +24,7 @@ __all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "secti
 
 #: What a new section costs in the inference, in cue hits. Higher means fewer,
 #: longer sections; one strong cue sentence is about two hits.
-SEGMENT_COST = 2.0
+SEGMENT_COST = 2.5
 #: What going back to an earlier section in the usual order costs on top.
 BACK_COST = 1.0
 #: What a definition-style sentence opening one of the first paragraphs adds
@@ -32,13 +32,18 @@ BACK_COST = 1.0
 DEFINITION_BONUS = 4.0
 #: How many opening paragraphs may be read as the definition.
 DEFINITION_PARAGRAPHS = 2
+#: What the first paragraphs add to Overview: an article opens by saying
+#: what its subject is, how common it is, how it goes, before any section.
+OPENING_BONUS = (2.0, 1.5, 1.0)
+#: The weight of a list item's cues in the unit of its lead-in.
+ITEM_WEIGHT = 0.5
 #: Evidence a heading that names a section gives the block right under it,
 #: and each later block until the next heading (which a change of topic may
 #: outweigh: flattening may have lost the heading that ended it).
 FORCED = 1000.0
 FORCED_AFTER = 3.0
 #: What a new run costs on top inside a subsection (after its first block).
-SUBSECTION_COST = 3.0
+SUBSECTION_COST = 0.0
 
 
 @dataclass(frozen=True)
@@ -172,22 +177,26 @@ def _is_definition(text: str) -> bool:
 def article_kind(blocks: Sequence[Block], title: Optional[str] = None) -> str:
     """What kind of article the blocks make: "condition", "drug" or "procedure".
 
-    Each kind's cue words are counted over the text, a title's five times,
-    and a heading naming a section of one kind only counts three; conditions
-    win ties, being the most common kind.
+    Each paragraph votes for the kind whose own sections its cues speak of
+    most (sections shared by kinds do not vote), a heading naming a section
+    of one kind votes three times, and each kind's cue words in the title
+    count five times; conditions win ties, being the most common kind.
     """
     t = _tables()
     kinds = list(t.kinds)
     score = dict.fromkeys(kinds, 0.0)
     only = {name: [k for k in kinds if name in t.kinds[k]] for name in t.names}
+    own = {name: ks[0] for name, ks in only.items() if len(ks) == 1}
     for block in blocks:
-        lowered = block.text.lower()
-        for k in kinds:
-            score[k] += len(t.kind_cues[k].findall(lowered))
         if block.kind == "heading":
             named = classify_heading(block.text)
-            if named and len(only[named]) == 1:
-                score[only[named][0]] += 3.0
+            if named in own:
+                score[own[named]] += 3.0
+            continue
+        scores = cue_scores(block.text)
+        best = max(own, key=lambda n: scores[n])
+        if scores[best] > 0:
+            score[own[best]] += 1.0
     if title:
         for k in kinds:
             score[k] += 5.0 * len(t.kind_cues[k].findall(title.lower()))
@@ -246,6 +255,8 @@ def _inferred(blocks: Sequence[Block], article: str) -> list[Optional[Placement]
     # paragraphs usually share one section, than after a heading or in plain text.
     costs: list[float] = []
     under_sub = False
+    group: list[int] = []  # for each text block, its unit in ``evidence``
+    last_text: Optional[Block] = None
     for block in blocks:
         if block.kind == "heading":
             named = classify_heading(block.text) if _looks_like_section(block.text) else None
@@ -254,15 +265,29 @@ def _inferred(blocks: Sequence[Block], article: str) -> list[Optional[Placement]
             # have lost a section heading between the two.
             forced = named if named in names else None
             under_sub = forced is None
+            last_text = None
             heading_scores = {} if forced else cue_scores(block.text)
             fresh = True
             continue
         scores = cue_scores(block.text)
+        if block.item and evidence and not fresh and (
+                last_text is not None and (last_text.item or last_text.text.endswith(":"))):
+            # A list's items share the section of their lead-in: one unit,
+            # whose items speak at half weight ("Common causes include:").
+            for n_i, n in enumerate(names):
+                evidence[-1][n_i] += ITEM_WEIGHT * scores[n]
+            group.append(len(evidence) - 1)
+            last_text = block
+            continue
+        last_text = block
+        group.append(len(evidence))
         for k, v in heading_scores.items():
             scores[k] += 2 * v
         heading_scores = {}  # a heading speaks for the paragraph right under it
         if seen_text < DEFINITION_PARAGRAPHS and not forced and _is_definition(block.text):
             scores[t.default] += DEFINITION_BONUS
+        if seen_text < len(OPENING_BONUS) and not forced:
+            scores[t.default] += OPENING_BONUS[seen_text]
         seen_text += 1
         if forced:
             scores[forced] += FORCED if fresh else FORCED_AFTER
@@ -270,7 +295,8 @@ def _inferred(blocks: Sequence[Block], article: str) -> list[Optional[Placement]
         fresh = False
         evidence.append([scores[n] for n in names])
 
-    labels = [names[i] for i in _best_runs(evidence, len(names), costs)]
+    unit_labels = _best_runs(evidence, len(names), costs)
+    labels = [names[unit_labels[g]] for g in group]
     out: list[Optional[Placement]] = []
     sub: Optional[str] = None
     sub_section: Optional[str] = None
