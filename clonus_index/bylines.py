@@ -152,7 +152,8 @@ def byline_name(text: str) -> Optional[str]:
 
 #: Degrees after a name ("Dana Whitfield, MPH", "A. Lee, MD, PhD"): the
 #: citation names the person, as APA and MLA do.
-_CREDENTIALS = re.compile(r"(?:,\s*(?:[A-Z]{2,5}|Ph\.?\s?D\.?|M\.?D\.?|MSc|BSc|MBBS|MBChB|DPhil))+$")
+_CREDENTIALS = re.compile(r"(?:,\s*(?:[A-Z]{2,5}|Ph\.?\s?D\.?|M\.?D\.?|MSc|BSc|MBBS|MBChB|DPhil|PharmD"
+                          r"|MPharm|BPharm|PA-C))+$")
 
 
 def person_name(value: Optional[str]) -> Optional[str]:

@@ -34,7 +34,7 @@ _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _SENTENCE_END = re.compile(r"[.!;,][\"'\u201d\u2019)\]]*$")
 _BYLINE_LEAD = re.compile(
     r"^(?:(?:written |words |story |reporting )?by\s|authors?:|(?:first )?(?:published|posted|updated)\b"
-    r"|last (?:updated|modified|reviewed)\b|(?:medically )?reviewed by\b|fact[- ]checked by\b)", re.I)
+    r"|(?:page )?last (?:updated|modified|reviewed)\b|(?:medically )?reviewed by\b|fact[- ]checked by\b)", re.I)
 
 
 def is_plain_text(text: str) -> bool:
@@ -50,7 +50,11 @@ def _is_heading_line(line: str) -> bool:
 
 
 def _is_byline(line: str) -> bool:
-    return len(line.split()) <= 30 and _BYLINE_LEAD.match(line) is not None
+    """A byline, a review note or a bare date line ("September 18, 2024 (updated ...)")."""
+    if len(line.split()) > 30:
+        return False
+    return _BYLINE_LEAD.match(line) is not None or _any_date(re.sub(r"\s*\(.*\)$", "", line)) == (
+        re.sub(r"\s*\(.*\)$", "", line).strip())
 
 
 def read_plain(text: str, source: str = "<text>") -> Document:
