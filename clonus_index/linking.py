@@ -30,6 +30,7 @@ SPECIFIC_SHARE = 0.1
 COMMON_SHARE = 0.5
 
 
+@lru_cache(maxsize=65536)
 def s_stem(word: str) -> str:
     """Harman's S-stemmer: fold plurals only ("toxins" -> "toxin", "therapies" -> "therapy").
 

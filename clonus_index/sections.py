@@ -81,11 +81,29 @@ class _Tables:
 
 
 def _alternation(words, prefix: bool = True) -> re.Pattern:
-    """One pattern matching any of ``words`` at a word start (as a prefix when ``prefix``)."""
-    ordered = sorted({w.lower() for w in words}, key=lambda w: (-len(w), w))
-    if not ordered:
+    """One pattern matching any of ``words`` at a word start (as a prefix when ``prefix``).
+
+    The words are folded into a trie, so the pattern tries each character
+    once at a place, whatever the number of words; a longer word wins.
+    """
+    words = {w.lower() for w in words if w}
+    if not words:
         return re.compile(r"(?!x)x")
-    return re.compile((r"\b" if prefix else "") + "(?:" + "|".join(map(re.escape, ordered)) + ")")
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return re.compile((r"\b" if prefix else "") + _trie_regex(trie))
+
+
+def _trie_regex(node: dict) -> str:
+    branches = [re.escape(ch) + _trie_regex(child) for ch, child in sorted(node.items()) if ch]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
 
 
 @lru_cache(maxsize=1)
@@ -174,28 +192,30 @@ def _is_definition(text: str) -> bool:
     return any(p.search(first) for p in _tables().definitions)
 
 
-def article_kind(blocks: Sequence[Block], title: Optional[str] = None) -> str:
+def article_kind(blocks: Sequence[Block], title: Optional[str] = None,
+                 scores: Optional[Sequence[dict[str, float]]] = None) -> str:
     """What kind of article the blocks make: "condition", "drug" or "procedure".
 
     Each paragraph votes for the kind whose own sections its cues speak of
     most (sections shared by kinds do not vote), a heading naming a section
     of one kind votes three times, and each kind's cue words in the title
     count five times; conditions win ties, being the most common kind.
+    ``scores`` are the blocks' ``cue_scores``, when the caller has them.
     """
     t = _tables()
     kinds = list(t.kinds)
     score = dict.fromkeys(kinds, 0.0)
     only = {name: [k for k in kinds if name in t.kinds[k]] for name in t.names}
     own = {name: ks[0] for name, ks in only.items() if len(ks) == 1}
-    for block in blocks:
+    for i, block in enumerate(blocks):
         if block.kind == "heading":
             named = classify_heading(block.text)
             if named in own:
                 score[own[named]] += 3.0
             continue
-        scores = cue_scores(block.text)
-        best = max(own, key=lambda n: scores[n])
-        if scores[best] > 0:
+        cues = scores[i] if scores is not None else cue_scores(block.text)
+        best = max(own, key=lambda n: cues[n])
+        if cues[best] > 0:
             score[own[best]] += 1.0
     if title:
         for k in kinds:
@@ -205,9 +225,11 @@ def article_kind(blocks: Sequence[Block], title: Optional[str] = None) -> str:
 
 def place_blocks(blocks: Sequence[Block], title: Optional[str] = None) -> list[Optional[Placement]]:
     """One ``Placement`` per block (None for headings), in order."""
+    scores = [cue_scores(b.text) for b in blocks]  # once per block, for both steps
+    kind = article_kind(blocks, title, scores)
     if any(b.kind == "heading" and b.level == 2 for b in blocks):
-        return _from_headings(blocks, article_kind(blocks, title))
-    return _inferred(blocks, article_kind(blocks, title))
+        return _from_headings(blocks, kind)
+    return _inferred(blocks, kind, scores)
 
 
 def _from_headings(blocks: Sequence[Block], article: str) -> list[Optional[Placement]]:
@@ -241,7 +263,8 @@ def _looks_like_section(text: str) -> bool:
         ch.isdigit() for ch in text)
 
 
-def _inferred(blocks: Sequence[Block], article: str) -> list[Optional[Placement]]:
+def _inferred(blocks: Sequence[Block], article: str,
+              block_scores: Sequence[dict[str, float]]) -> list[Optional[Placement]]:
     t = _tables()
     names = t.kinds[article]
     # Evidence per text block: its own cues, plus those of a heading right above it.
@@ -257,7 +280,7 @@ def _inferred(blocks: Sequence[Block], article: str) -> list[Optional[Placement]
     under_sub = False
     group: list[int] = []  # for each text block, its unit in ``evidence``
     last_text: Optional[Block] = None
-    for block in blocks:
+    for block, own_scores in zip(blocks, block_scores):
         if block.kind == "heading":
             named = classify_heading(block.text) if _looks_like_section(block.text) else None
             # The section a heading names holds until the next heading; after
@@ -266,10 +289,10 @@ def _inferred(blocks: Sequence[Block], article: str) -> list[Optional[Placement]
             forced = named if named in names else None
             under_sub = forced is None
             last_text = None
-            heading_scores = {} if forced else cue_scores(block.text)
+            heading_scores = {} if forced else own_scores
             fresh = True
             continue
-        scores = cue_scores(block.text)
+        scores = dict(own_scores)
         if block.item and evidence and not fresh and (
                 last_text is not None and (last_text.item or last_text.text.endswith(":"))):
             # A list's items share the section of their lead-in: one unit,

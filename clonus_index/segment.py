@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional, Sequence
 
 from .resources import load
@@ -33,6 +34,7 @@ _INITIAL = re.compile(r"(?:^|[\s(])(?:[A-Z]\.(?:-?[A-Z]\.)*)$")
 _DOTTED = re.compile(r"(?:[A-Za-z]\.-?){2,}$")
 
 
+@lru_cache(maxsize=1)
 def _abbreviations() -> frozenset[str]:
     return frozenset(a.lower() for a in load("sentences")["abbreviations"])
 
