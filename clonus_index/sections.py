@@ -25,6 +25,15 @@ __all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "secti
 #: What a new section costs in the inference, in cue hits. Higher means fewer,
 #: longer sections; one strong cue sentence is about two hits.
 SEGMENT_COST = 2.5
+#: How much more a cue counts in a paragraph's first sentence, which
+#: usually says what the paragraph is about.
+FIRST_SENTENCE = 2.0
+#: Sections marked "late" (outlook, prevention, recovery ...) rarely come in
+#: an article's first EARLY_SHARE of paragraphs: there they lose LATE_PENALTY.
+EARLY_SHARE = 0.25
+LATE_PENALTY = 4.0
+#: What returning to a section left earlier costs on top of a new run.
+RETURN_COST = 8.0
 #: What going back to an earlier section in the usual order costs on top.
 BACK_COST = 1.0
 #: What a definition-style sentence opening one of the first paragraphs adds
@@ -76,6 +85,7 @@ class _Tables:
         self.intents = [(s["name"], _alternation(s.get("intent", ()))) for s in self.sections
                         if s.get("intent")]
         self.roadmap = _alternation(data["roadmap"], prefix=False)
+        self.late = {s["name"] for s in self.sections if s.get("late")}
         self.definitions = [re.compile(p) for p in data["definition_openings"]]
         self.definition_questions = [re.compile(p) for p in data["definition_questions"]]
 
@@ -178,7 +188,7 @@ def cue_scores(text: str) -> dict[str, float]:
         # A roadmap sentence ("In this article, learn more about the causes and
         # treatment") names sections without being about them.
         roadmap = t.roadmap.search(sentence) is not None
-        factor = 2.0 if i == 0 else 1.0
+        factor = FIRST_SENTENCE if i == 0 else 1.0
         for m in t.cues.finditer(sentence):
             for name, weight in t.cue_owner[m.group()]:
                 if roadmap and name != t.default:
@@ -318,6 +328,13 @@ def _inferred(blocks: Sequence[Block], article: str,
         fresh = False
         evidence.append([scores[n] for n in names])
 
+    late = [j for j, n in enumerate(names) if n in t.late]
+    early = EARLY_SHARE * len(evidence)
+    for u, ev in enumerate(evidence):
+        if u >= early:
+            break
+        for j in late:
+            ev[j] -= LATE_PENALTY
     unit_labels = _best_runs(evidence, len(names), costs)
     labels = [names[unit_labels[g]] for g in group]
     out: list[Optional[Placement]] = []
@@ -348,10 +365,11 @@ def _best_runs(evidence: list[list[float]], k: int, costs: Sequence[float]) -> l
 
     Viterbi over one state per section: staying is free, a new run costs
     ``costs[i]`` at block i (plus ``BACK_COST`` when it goes back in the usual
-    order), the default section (index 0) may only open the article, and a
-    path may not return to a section it left (each state carries the sections
-    its best path used). Linear in the number of blocks: each step sorts the
-    k states once and takes, for each section, the best ones that may move to it.
+    order, plus ``RETURN_COST`` when it returns to a section its path left:
+    each state carries the sections its best path used), and the default
+    section (index 0) may only open the article. Linear in the number of
+    blocks: each step sorts the k states once and, for each section, reads
+    them best first until no later one can win.
     """
     if not evidence:
         return []
@@ -360,27 +378,24 @@ def _best_runs(evidence: list[list[float]], k: int, costs: Sequence[float]) -> l
     back: list[list[int]] = []
     for i, ev in enumerate(evidence[1:], start=1):
         order = sorted(range(k), key=lambda j: -score[j])
+        cost = costs[i]
         nxt, ptr, nused = [], [], []
         for j in range(k):
             cand, arg = score[j], j
             if j:
                 bit = 1 << j
-                fwd = bwd = False
                 for a in order:
-                    if a == j or used[a] & bit:
+                    c = score[a] - cost
+                    if c <= cand:
+                        break  # sorted: no later state can win
+                    if a == j:
                         continue
-                    if a < j and not fwd:
-                        fwd = True
-                        c = score[a] - costs[i]
-                    elif a > j and not bwd:
-                        bwd = True
-                        c = score[a] - costs[i] - BACK_COST
-                    else:
-                        continue
+                    if a > j:
+                        c -= BACK_COST
+                    if used[a] & bit:
+                        c -= RETURN_COST
                     if c > cand:
                         cand, arg = c, a
-                    if fwd and bwd:
-                        break
             nxt.append(cand + ev[j])
             ptr.append(arg)
             nused.append(used[arg] | (1 << j))
