@@ -47,10 +47,11 @@ OPENING_BONUS = (2.0, 1.5, 1.0)
 #: The weight of a list item's cues in the unit of its lead-in.
 ITEM_WEIGHT = 0.5
 #: Evidence a heading that names a section gives the block right under it,
-#: and each later block until the next heading (which a change of topic may
+#: and each of the FORCED_SPAN blocks after it (which a change of topic may
 #: outweigh: flattening may have lost the heading that ended it).
 FORCED = 1000.0
 FORCED_AFTER = 3.0
+FORCED_SPAN = 3
 #: What a new run costs on top inside a subsection (after its first block).
 SUBSECTION_COST = 0.0
 
@@ -283,6 +284,7 @@ def _inferred(blocks: Sequence[Block], article: str,
     heading_scores: dict[str, float] = {}
     forced: Optional[str] = None
     fresh = False
+    since_heading = 0
     seen_text = 0
     # What a new run costs at each block: more inside a subsection, whose
     # paragraphs usually share one section, than after a heading or in plain text.
@@ -297,10 +299,13 @@ def _inferred(blocks: Sequence[Block], article: str,
             # a subsection heading the cues decide again, since flattening may
             # have lost a section heading between the two.
             forced = named if named in names else None
+            if forced == t.default and evidence:
+                forced = None  # Overview only opens an article: a later "Key points" is a summary
             under_sub = forced is None
             last_text = None
             heading_scores = {} if forced else own_scores
             fresh = True
+            since_heading = 0
             continue
         scores = dict(own_scores)
         if block.item and evidence and not fresh and (
@@ -322,8 +327,9 @@ def _inferred(blocks: Sequence[Block], article: str,
         if seen_text < len(OPENING_BONUS) and not forced:
             scores[t.default] += OPENING_BONUS[seen_text]
         seen_text += 1
-        if forced:
+        if forced and since_heading <= FORCED_SPAN:
             scores[forced] += FORCED if fresh else FORCED_AFTER
+        since_heading += 1
         costs.append(SEGMENT_COST + (SUBSECTION_COST if under_sub else 0.0))
         fresh = False
         evidence.append([scores[n] for n in names])
