@@ -43,6 +43,24 @@ def _meta(tags: list, *selectors: str) -> Optional[str]:
 
 
 
+def _is_contents(el) -> bool:
+    """True for a list of the page's own sections: every item one in-page link ("#causes").
+
+    A table of contents names sections without being any of them.
+    """
+    if el.name not in ("ul", "ol"):
+        return False
+    items = el.find_all("li", recursive=False)
+    if len(items) < 2:
+        return False
+    for li in items:
+        links = li.find_all("a")
+        if len(links) != 1 or not str(links[0].get("href") or "").startswith("#") \
+                or clean_text(li.get_text(" ")) != clean_text(links[0].get_text(" ")):
+            return False
+    return True
+
+
 def _text_of(el) -> str:
     """An element's text without nested lists and items, which are read as items of their own."""
     return clean_text("".join(_text_of_nodes(list(el.children))))
@@ -159,7 +177,7 @@ def read_html(text: str, source: str = "<html>") -> Document:
                 blocks.append(Block("text", loose))
             continue
         el, inside = item
-        if el.name in drop_tags or is_boilerplate(el):
+        if el.name in drop_tags or is_boilerplate(el) or _is_contents(el):
             continue
         is_heading = el.name in ("h1", "h2", "h3", "h4", "h5", "h6")
         if not in_references and not is_heading and (
