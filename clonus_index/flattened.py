@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 from .cleaning import clean_text, is_dropped, normalise_spaces, unescape
@@ -96,6 +97,26 @@ def _is_heading_fragment(text: str, following: Optional[_Piece]) -> bool:
 
 
 
+def _run_in_heading(text: str) -> Optional[tuple[str, str]]:
+    """(heading, rest) when ``text`` opens with a section's name run into a sentence.
+
+    "Treatment Treatment aims to ..." and "Outlook Most people ..." lost the
+    break after their heading: a section name (``data/sections.json``) of up
+    to five words, then a capitalised word, is taken for a heading.
+    """
+    words = text.split(" ")
+    for k in range(1, min(5, len(words) - 1) + 1):
+        head = " ".join(words[:k])
+        if head.lower() in _section_names() and words[k][:1].isupper():
+            return head, " ".join(words[k:])
+    return None
+
+
+@lru_cache(maxsize=1)
+def _section_names() -> frozenset[str]:
+    return frozenset(s["name"].lower() for s in load("sections")["sections"])
+
+
 def read_flattened(text: str, source: str = "<text>") -> Document:
     """Read flattened article text: blocks from the runs of spaces markup left behind.
 
@@ -157,6 +178,10 @@ def read_flattened(text: str, source: str = "<text>") -> Document:
             if not is_dropped(heading):
                 blocks.append(Block("heading", heading))
             continue
+        run_in = _run_in_heading(piece.text)
+        if run_in:  # "Outlook Most people recover": the heading ran into its text
+            blocks.append(Block("heading", run_in[0]))
+            piece = _Piece(run_in[1], piece.gap)
         current.append(piece)
     flush()
     cite_text = clean_text(cite) if cite else None

@@ -138,3 +138,16 @@ def test_articles_written_without_seeing_the_code_get_their_sections(name, meta,
     assert {p.subsection for p in corpus.passages} - {None} == subsections
     for p in corpus.passages:
         assert p.subsection is None or p.section == "Treatment"
+
+
+def test_headings_run_into_their_text_become_headings_and_leave_the_passages():
+    from clonus_index.pipeline import ingest_document
+    from clonus_index.reading import read_text
+
+    doc = read_text("Gout is a kind of arthritis that makes joints hurt.  Treatment Treatment aims "
+                    "to ease the pain, and drugs such as colchicine help.  Outlook Most people do "
+                    "well with care and the attacks become rare.")
+    _, passages = ingest_document(doc)
+    assert [(p.section, p.text.split()[0]) for p in passages] == [
+        ("Overview", "Gout"), ("Treatment", "Treatment"), ("Outlook", "Most")]
+    assert not any(p.text.startswith("Treatment Treatment") for p in passages)
