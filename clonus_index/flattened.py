@@ -155,8 +155,10 @@ def read_flattened(text: str, source: str = "<text>") -> Document:
                 and prev.kind == "text" and (prev.item or prev.text.endswith(":")))
 
     for i, piece in enumerate(pieces):
-        if current and not _SENTENCE_END.search(current[-1].text) and not (
-                piece.gap >= 3 and in_list() and _STARTS_ITEM.match(piece.text)):
+        if current and not _SENTENCE_END.search(current[-1].text) and not (in_list() and (
+                (piece.gap >= 3 and _STARTS_ITEM.match(piece.text))
+                or (piece.gap >= 2 and _STARTS_SENTENCE.match(piece.text)))):
+            # (After a list item, a paragraph break before a capital ends the list.)
             current.append(piece)  # a link or bold word inside a sentence
             continue
         flush()

@@ -32,6 +32,9 @@ FIRST_SENTENCE = 2.0
 #: an article's first EARLY_SHARE of paragraphs: there they lose LATE_PENALTY.
 EARLY_SHARE = 0.25
 LATE_PENALTY = 4.0
+#: The weight of the cues of another kind's section that speaks for one of
+#: this kind's ("fold" in data/sections.json: Dosage talk is a condition's Treatment).
+FOLD_WEIGHT = 0.5
 #: What returning to a section left earlier costs on top of a new run.
 RETURN_COST = 8.0
 #: What going back to an earlier section in the usual order costs on top.
@@ -75,6 +78,7 @@ class _Tables:
         self.names = [s["name"] for s in self.sections]
         self.kinds: dict[str, list[str]] = {k: v["sections"] for k, v in data["article_kinds"].items()}
         self.kind_cues = {k: _alternation(v["cues"]) for k, v in data["article_kinds"].items()}
+        self.fold = {k: v.get("fold", {}) for k, v in data["article_kinds"].items()}
         # Every cue of every section in one alternation, longest first, so each
         # place in a text counts once, for its longest cue.
         self.cue_owner: dict[str, list[tuple[str, float]]] = {}
@@ -278,6 +282,7 @@ def _inferred(blocks: Sequence[Block], article: str,
               block_scores: Sequence[dict[str, float]]) -> list[Optional[Placement]]:
     t = _tables()
     names = t.kinds[article]
+    fold = t.fold[article]
     # Evidence per text block: its own cues, plus those of a heading right above it.
     # A heading that names a section fixes the kind of the blocks under it.
     evidence: list[list[float]] = []
@@ -332,6 +337,8 @@ def _inferred(blocks: Sequence[Block], article: str,
         since_heading += 1
         costs.append(SEGMENT_COST + (SUBSECTION_COST if under_sub else 0.0))
         fresh = False
+        for other, into in fold.items():
+            scores[into] += FOLD_WEIGHT * scores[other]
         evidence.append([scores[n] for n in names])
 
     late = [j for j, n in enumerate(names) if n in t.late]
