@@ -46,7 +46,7 @@ DEFINITION_BONUS = 4.0
 DEFINITION_PARAGRAPHS = 2
 #: What the first paragraphs add to Overview: an article opens by saying
 #: what its subject is, how common it is, how it goes, before any section.
-OPENING_BONUS = (2.0, 1.5, 1.0)
+OPENING_BONUS = (4.0, 3.0, 2.0)
 #: The weight of a list item's cues in the unit of its lead-in.
 ITEM_WEIGHT = 0.5
 #: Evidence a heading that names a section gives the block right under it,
