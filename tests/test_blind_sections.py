@@ -1,8 +1,9 @@
 """Sections on articles written blind, by someone who never saw the reader.
 
 Set 1 was measured once, then general causes fixed on it; set 2 was measured
-once after that, untouched (the held-out figure). The floors pin what the
-library reaches; raise them when sections improve, never lower them.
+once after that (the held-out figure, in the README), and the library has
+changed since. The floors pin what the library reaches today; raise them
+when sections improve, never lower them.
 """
 
 import importlib.util
@@ -23,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Share of paragraphs whose section kind is right, per set and form.
 FLOORS = {
-    "set1": {"html": 1.0, "flattened": 0.71, "plain": 1.0},
-    "set2": {"html": 0.79, "flattened": 0.39, "plain": 0.76},
+    "set1": {"html": 1.0, "flattened": 0.90, "plain": 1.0},
+    "set2": {"html": 0.79, "flattened": 0.64, "plain": 0.76},
 }
 
 
