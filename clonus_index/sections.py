@@ -10,6 +10,7 @@ short headings become subsections, and a subsection ends with its section.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -47,6 +48,8 @@ DEFINITION_PARAGRAPHS = 2
 #: What the first paragraphs add to Overview: an article opens by saying
 #: what its subject is, how common it is, how it goes, before any section.
 OPENING_BONUS = (4.0, 3.0, 2.0)
+#: ... but only in the first OPENING_SHARE of an article's paragraphs (at least one).
+OPENING_SHARE = 0.1
 #: The weight of a list item's cues in the unit of its lead-in.
 ITEM_WEIGHT = 0.5
 #: Evidence a heading that names a section gives the block right under it,
@@ -296,6 +299,7 @@ def _inferred(blocks: Sequence[Block], article: str,
     costs: list[float] = []
     under_sub = False
     group: list[int] = []  # for each text block, its unit in ``evidence``
+    opening: list[int] = []  # the units that may get OPENING_BONUS
     last_text: Optional[Block] = None
     for block, own_scores in zip(blocks, block_scores):
         if block.kind == "heading":
@@ -330,7 +334,7 @@ def _inferred(blocks: Sequence[Block], article: str,
         if seen_text < DEFINITION_PARAGRAPHS and not forced and _is_definition(block.text):
             scores[t.default] += DEFINITION_BONUS
         if seen_text < len(OPENING_BONUS) and not forced:
-            scores[t.default] += OPENING_BONUS[seen_text]
+            opening.append(len(evidence))
         seen_text += 1
         if forced and since_heading <= FORCED_SPAN:
             scores[forced] += FORCED if fresh else FORCED_AFTER
@@ -341,6 +345,10 @@ def _inferred(blocks: Sequence[Block], article: str,
             scores[into] += FOLD_WEIGHT * scores[other]
         evidence.append([scores[n] for n in names])
 
+    # The opening leans to Overview, in a long article: in a short one the
+    # first paragraphs are already the sections.
+    for rank, u in enumerate(opening[:max(1, math.ceil(OPENING_SHARE * len(evidence)))]):
+        evidence[u][0] += OPENING_BONUS[rank]
     late = [j for j, n in enumerate(names) if n in t.late]
     early = EARLY_SHARE * len(evidence)
     for u, ev in enumerate(evidence):

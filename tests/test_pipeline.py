@@ -155,3 +155,18 @@ def test_a_bad_worker_count_says_what_to_set(monkeypatch):
         worker_count(100)
     monkeypatch.delenv("CLONUS_INDEX_WORKERS")
     assert worker_count(1) == 1
+
+
+def test_jsonl_output_is_all_or_nothing(tmp_path, seed_corpus):
+    """When the articles file cannot be written, the passages file is not written either."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    passages = tmp_path / "p.jsonl"
+    with pytest.raises(OSError):
+        write_jsonl(seed_corpus, passages, blocker / "sub" / "a.jsonl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+    passages.write_text("earlier\n")
+    with pytest.raises(OSError):
+        write_jsonl(seed_corpus, passages, blocker / "sub" / "a.jsonl")
+    assert passages.read_text() == "earlier\n"  # the earlier output stands, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "p.jsonl"]
