@@ -7,7 +7,6 @@ the author and date; a "References" heading turns what follows into references.
 
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 from .bylines import byline_meta, is_boilerplate, is_byline_block, person_name, reads_as_byline

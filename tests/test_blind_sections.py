@@ -149,3 +149,39 @@ def test_ingestion_time_grows_linearly_with_the_input(tmp_path, make, suffix, sm
     # Eight times the input: a linear pipeline takes about eight times as
     # long, a quadratic one sixty-four; the bound leaves room for noise.
     assert cost(small * 8) < 8 * base * 3
+
+
+@pytest.mark.parametrize("slug, meta, path", list(_articles(".flat.txt")))
+def test_each_article_gets_the_sections_of_its_kind(slug, meta, path):
+    from clonus_index.sections import section_names
+
+    kind = {"test": "procedure"}.get(meta["kind"], meta["kind"])
+    sections = {p.section for p in ingest([path]).passages}
+    assert sections <= set(section_names(kind)), sections - set(section_names(kind))
+
+
+@pytest.mark.parametrize("slug, meta, path", list(_articles(".flat.txt")))
+def test_list_items_share_the_section_of_their_lead_in(slug, meta, path):
+    from clonus_index.pipeline import _metadata
+    from clonus_index.sections import place_blocks
+
+    doc = read_document(path)
+    placements = place_blocks(doc.blocks, title=_metadata(doc)["title"])
+    lead = None
+    for block, placement in zip(doc.blocks, placements):
+        if placement is None:
+            lead = None
+        elif block.item and lead is not None:
+            assert placement.section == lead, block.text
+        elif not block.item:
+            lead = placement.section if block.text.endswith(":") else None
+
+
+def test_dosage_talk_in_a_condition_is_treatment_and_an_early_outlook_is_overview():
+    from conftest import passage_with
+
+    iron = ingest([BLIND / "set1" / "iron-deficiency-anaemia.flat.txt"])
+    assert passage_with(iron, "Your GP will prescribe iron tablets").section == "Treatment"
+    shoulder = ingest([BLIND / "set1" / "frozen-shoulder.flat.txt"])
+    # "... gradually improves on its own; recovery can take 1 to 3 years" opens the article.
+    assert passage_with(shoulder, "The condition usually develops slowly").section == "Overview"
