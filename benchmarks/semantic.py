@@ -3,8 +3,8 @@
 
     pip install ".[bench,semantic]"
     python benchmarks/semantic.py                          # the bundled article's question sets
-    python benchmarks/semantic.py --articles DIR [DIR...]  # folders of SLUG.html + SLUG.questions.jsonl
-    python benchmarks/semantic.py --articles DIR --together  # one index of all of them
+    python benchmarks/semantic.py --articles tests/data/blind/set1   # SLUG.html + SLUG.questions.jsonl
+    python benchmarks/semantic.py --articles tests/data/blind/set1 --together  # one index of all
 
 Systems, all over the same passages (clonus_index's ingestion of the sources):
 lexical (clonus_index's search), bm25s (PyStemmer English stemmer, English
