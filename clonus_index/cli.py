@@ -16,6 +16,7 @@ from typing import Callable, Optional
 import click
 
 from . import __version__
+from . import opensearch_backend
 from .errors import ClonusIndexError, QueryError
 from .evaluate import DEPTH, evaluate, load_questions
 from .pipeline import ingest, write_jsonl
@@ -77,19 +78,29 @@ def _stop_writing() -> None:
         pass
 
 
+def _index_location(ctx, param, value: Optional[str]):
+    """A folder as a ``Path``; an ``opensearch://host:port/NAME`` URL as it was typed."""
+    if value is None or opensearch_backend.is_opensearch_url(value):
+        return value
+    return Path(value)
+
+
 def index_option(func: Callable) -> Callable:
     return click.option(
-        "--index", "index_path", type=click.Path(path_type=Path), default=None,
+        "--index", "index_path", type=str, default=None, callback=_index_location,
         metavar="PATH", envvar=None,
         help="Index folder to use (default: the bundled clonus article, "
-             "indexed in the user cache or in $CLONUS_INDEX_DIR).")(func)
+             "indexed in the user cache or in $CLONUS_INDEX_DIR), or an OpenSearch "
+             "index as opensearch://HOST:PORT/NAME.")(func)
 
 
 def json_option(func: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
 
 
-def _open(index_path: Optional[Path]) -> Index:
+def _open(index_path: Optional[Path | str]) -> Index:
+    if isinstance(index_path, str):  # opensearch://...
+        return opensearch_backend.open_index(index_path)
     return open_index(index_path)
 
 
@@ -152,20 +163,22 @@ def build(sources: tuple[Path, ...], index_path: Optional[Path]) -> None:
     The old index stays searchable until the new one is complete.
 
     \b
-    Example:
+    Examples:
         clonus-index build source/ --index ./my-index
+        clonus-index build source/ --index opensearch://127.0.0.1:9200/articles
     """
     if index_path is None:
         raise UserError("say where to build the index with --index PATH", exit_code=2)
+    build = (opensearch_backend.build_index if isinstance(index_path, str) else build_index)
     files = list(iter_sources(sources))
     if len(files) >= PROGRESS_MIN_FILES:
         with click.progressbar(length=len(files), label="Reading articles", file=sys.stderr,
                                item_show_func=lambda p: p.name if p else None) as bar:
             def progress(path: Path) -> None:
                 bar.update(1, path)
-            index = build_index(sources, index_path, progress=progress)
+            index = build(sources, index_path, progress=progress)
     else:
-        index = build_index(sources, index_path)
+        index = build(sources, index_path)
     info = index.info()
     click.echo(f"Indexed {info['passages']} passages from {len(info['articles'])} "
                f"article(s) into {info['path']}", err=True)

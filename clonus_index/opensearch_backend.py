@@ -3,11 +3,9 @@
 After ingestion, beside ``index.py`` (the Whoosh default). A build writes a
 complete new physical index and then moves the alias ``NAME`` onto it in one
 ``_aliases`` call, so readers only ever see a finished index; older physical
-indexes are removed. The search here is a first stage only (BM25 over the
-library's fields and boosts, filters, highlighting): the library's query
-analysis and re-ranking do not run on it yet. Only this module imports
-``opensearch-py`` (``pip install "clonus-index[opensearch]"``), and only when
-an ``opensearch://`` index is used.
+indexes are removed. ``opensearch_index.py`` reads it back and searches it.
+Only this module imports ``opensearch-py`` (``pip install
+"clonus-index[opensearch]"``), and only when an ``opensearch://`` index is used.
 """
 
 from __future__ import annotations
@@ -21,20 +19,20 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 from urllib.parse import urlsplit
 
 from . import __version__
-from .errors import (ClonusIndexError, IndexDamagedError, IndexNotFoundError,
-                     IndexUnavailableError, IndexVersionError, IndexWriteError, QueryError)
-from .index import FIELD_BOOSTS, code_digest, section_keys, sources_hash
-from .models import Article, Hit, Passage, ReferenceLink
+from .errors import ClonusIndexError, IndexUnavailableError, IndexWriteError
+from .index import code_digest, section_keys, sources_hash
 from .pipeline import Corpus, ingest
-from .query import validate
 from .resources import load
 
+if TYPE_CHECKING:
+    from .opensearch_index import OpenSearchIndex
+
 __all__ = ["SCHEMA_VERSION", "OpenSearchTarget", "is_opensearch_url", "parse_url",
-           "index_body", "write_index", "build_index", "open_index", "OpenSearchIndex"]
+           "index_body", "write_index", "build_index", "open_index"]
 
 #: Bump when the mapping or the stored records change; older indexes then ask
 #: to be rebuilt instead of answering wrongly.
@@ -43,8 +41,6 @@ SCHEME = "opensearch"
 DEFAULT_PORT = 9200
 #: Passages and articles sent per bulk request.
 BULK_CHUNK = 500
-#: Records read per page when listing passages or articles.
-PAGE = 1000
 TEXT_FIELDS = ("text", "subsection", "section", "title")
 #: Environment settings for a cluster that is not on this machine.
 ENV_USER = "CLONUS_OPENSEARCH_USER"
@@ -138,7 +134,7 @@ def parse_url(url: str) -> OpenSearchTarget:
     return OpenSearchTarget(parts.hostname, port, name)
 
 
-def _client(target: OpenSearchTarget):
+def client_for(target: OpenSearchTarget):
     try:
         from opensearchpy import OpenSearch
     except ImportError:
@@ -148,7 +144,7 @@ def _client(target: OpenSearchTarget):
 
 
 @contextlib.contextmanager
-def _reaching(target: OpenSearchTarget) -> Iterator[None]:
+def reaching(target: OpenSearchTarget) -> Iterator[None]:
     """Turn the client's connection and permission errors into one-line messages."""
     from opensearchpy import exceptions as ox
     try:
@@ -245,11 +241,11 @@ def _documents(corpus: Corpus, physical: str) -> Iterator[dict[str, Any]]:
                "title": p.article.title, "record": p.to_dict()}
 
 
-def _physical_prefix(name: str) -> str:
+def physical_prefix(name: str) -> str:
     return f"{name}-gen-"
 
 
-def _alias_targets(client, name: str) -> list[str]:
+def alias_targets(client, name: str) -> list[str]:
     """The physical indexes behind alias ``name``; refuses a name used otherwise."""
     if not client.indices.exists(index=name):
         return []
@@ -257,7 +253,7 @@ def _alias_targets(client, name: str) -> list[str]:
         raise ClonusIndexError(f"OpenSearch index {name!r} was not built by clonus_index; "
                                "choose another index name (nothing was changed)")
     targets = sorted(client.indices.get_alias(name=name))
-    if not all(t.startswith(_physical_prefix(name)) for t in targets):
+    if not all(t.startswith(physical_prefix(name)) for t in targets):
         raise ClonusIndexError(f"OpenSearch alias {name!r} points at indexes clonus_index did "
                                "not build; choose another index name (nothing was changed)")
     return targets
@@ -277,11 +273,11 @@ def write_index(corpus: Corpus, url: str, sources_digest: str = "", shards: int 
     from opensearchpy import exceptions as ox
 
     target = parse_url(url)
-    client = _client(target)
+    client = client_for(target)
     name = target.name
-    physical = f"{_physical_prefix(name)}{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    with _reaching(target):
-        previous = _alias_targets(client, name)
+    physical = f"{physical_prefix(name)}{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    with reaching(target):
+        previous = alias_targets(client, name)
         client.indices.create(index=physical, body=index_body(shards, replicas))
         try:
             for ok, item in helpers.streaming_bulk(client, _documents(corpus, physical),
@@ -307,7 +303,7 @@ def write_index(corpus: Corpus, url: str, sources_digest: str = "", shards: int 
                 storage_hook(client, physical)
             actions = [{"add": {"index": physical, "alias": name}}]
             if previous:  # every old target, whoever swapped it in meanwhile
-                actions.insert(0, {"remove": {"index": f"{_physical_prefix(name)}*",
+                actions.insert(0, {"remove": {"index": f"{physical_prefix(name)}*",
                                               "alias": name, "must_exist": False}})
             client.indices.update_aliases(body={"actions": actions})
         except BaseException as exc:
@@ -330,7 +326,7 @@ def _cleanup(client, name: str, keep: set[str]) -> None:
     build still running, so it is left alone too.
     """
     with contextlib.suppress(Exception):
-        found = client.indices.get_settings(index=f"{_physical_prefix(name)}*",
+        found = client.indices.get_settings(index=f"{physical_prefix(name)}*",
                                             name="index.creation_date")
         created = {i: int(s["settings"]["index"]["creation_date"]) for i, s in found.items()}
         oldest_kept = min((created[i] for i in keep if i in created), default=0)
@@ -354,175 +350,5 @@ def build_index(sources: Iterable[str | Path] | str | Path, url: str, progress=N
 
 def open_index(url: str) -> "OpenSearchIndex":
     """Open the index behind alias NAME of ``opensearch://host:port/NAME``."""
+    from .opensearch_index import OpenSearchIndex
     return OpenSearchIndex(parse_url(url))
-
-
-# --------------------------------------------------------------------------
-# Reading and the first-stage search
-# --------------------------------------------------------------------------
-
-class OpenSearchIndex:
-    """An opened OpenSearch index: list, fetch and (first stage only) search its passages.
-
-    Opening resolves the alias to one physical index and keeps to it, as a
-    Whoosh reader keeps to its generation: a rebuild meanwhile does not mix
-    two builds in one reader's answers.
-    """
-
-    def __init__(self, target: OpenSearchTarget):
-        self.target = target
-        self._client = _client(target)
-        with _reaching(target):
-            physical = _alias_targets(self._client, target.name)
-            if not physical:
-                raise IndexNotFoundError(f"{target.url}: no index here; build one with: "
-                                         f"clonus-index build SOURCES... --index {target.url}")
-            self.physical = physical[-1]
-            mapping = self._client.indices.get_mapping(index=self.physical)
-        self._meta = mapping[self.physical]["mappings"].get("_meta", {})
-        version = self._meta.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise IndexVersionError(
-                f"{target.url}: index has schema version {version}, this clonus_index reads "
-                f"version {SCHEMA_VERSION}; rebuild it with: clonus-index build SOURCES... "
-                f"--index {target.url}")
-        self._articles: dict[str, Article] = {}
-
-    # -- introspection -------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return self.target.url
-
-    @property
-    def meta(self) -> dict:
-        return dict(self._meta)
-
-    def __len__(self) -> int:
-        return int(self._meta.get("passages", 0))
-
-    def __enter__(self) -> "OpenSearchIndex":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._client.close()
-
-    def articles(self) -> list[Article]:
-        """Every article, in source order (each with its text and references)."""
-        articles = [Article.from_dict(s["record"]) for s in self._scan("article")]
-        self._articles.update((a.id, a) for a in articles)
-        return articles
-
-    def passages(self) -> list[Passage]:
-        """Every passage, articles in source order, passages in reading order."""
-        return [self._passage(s) for s in self._scan("passage")]
-
-    def get(self, passage_id: str) -> Passage:
-        """The passage with this id; ``KeyError`` when there is none."""
-        with _reaching(self.target):
-            found = self._client.mget(index=self.physical, body={"ids": [f"passage:{passage_id}"]})
-        doc = found["docs"][0]
-        if not doc.get("found"):
-            raise KeyError(f"no passage with id {passage_id!r}; list ids with: "
-                           "clonus-index passages")
-        return self._passage(doc["_source"])
-
-    def sections(self) -> list[str]:
-        """Section names, in reading order of their first passage."""
-        return list(dict.fromkeys(p.section for p in self.passages()))
-
-    def info(self) -> dict[str, Any]:
-        meta = self._meta
-        return {"url": self.url, "physical_index": self.physical,
-                "schema_version": meta.get("schema_version"),
-                "library_version": meta.get("library_version"), "built": meta.get("built"),
-                "sources_hash": meta.get("sources_hash"), "passages": meta.get("passages"),
-                "articles": meta.get("articles")}
-
-    def _scan(self, kind: str) -> Iterator[dict[str, Any]]:
-        """Every record of one kind in reading order, a page at a time (search_after)."""
-        sort = [{"article_order": "asc"}, {"position": {"order": "asc", "missing": "_first"}}]
-        after = None
-        while True:
-            body: dict[str, Any] = {"size": PAGE, "query": {"term": {"kind": kind}},
-                                    "sort": sort, "_source": ["record"]}
-            if after:
-                body["search_after"] = after
-            with _reaching(self.target):
-                hits = self._client.search(index=self.physical, body=body)["hits"]["hits"]
-            for hit in hits:
-                yield hit["_source"]
-            if len(hits) < PAGE:
-                return
-            after = hits[-1]["sort"]
-
-    def _article(self, article_id: str) -> Article:
-        if article_id not in self._articles:
-            with _reaching(self.target):
-                doc = self._client.get(index=self.physical, id=f"article:{article_id}")
-            self._articles[article_id] = Article.from_dict(doc["_source"]["record"])
-        return self._articles[article_id]
-
-    def _passage(self, source: dict[str, Any]) -> Passage:
-        data = source["record"]
-        return Passage(
-            id=data["id"], article=self._article(data["article_id"]), position=data["position"],
-            section=data["section"], subsection=data["subsection"], text=data["text"],
-            start=data["start"], end=data["end"],
-            links=tuple(ReferenceLink(r["id"], r["score"], tuple(r.get("terms", ())))
-                        for r in data["references"]))
-
-    # -- search ----------------------------------------------------------------
-
-    def search(self, query: str, limit: int = 10, section: Optional[str] = None,
-               article: Optional[str] = None):
-        """The first stage only: BM25 hits for ``query``, best first, as a ``Results`` list.
-
-        Every field is searched with the library's boosts and the scores
-        summed; ``section`` (a name or kind, any case) and ``article`` (an
-        article id) filter. Statistics are global across shards
-        (``dfs_query_then_fetch``), so the shard count does not change the
-        ranking. The concept coverage, intent and heading re-ranking of the
-        Whoosh backend do not run here yet.
-        """
-        from .searching import Results
-
-        query = validate(query, limit)
-        filters: list[dict[str, Any]] = [{"term": {"kind": "passage"}}]
-        if section is not None:
-            filters.append({"term": {"section_key": self._section_key(section)}})
-        if article is not None:
-            filters.append({"term": {"article_id": article}})
-        match = {"multi_match": {"query": query, "type": "most_fields",
-                                 "fields": [f"{f}^{FIELD_BOOSTS[f]}" for f in TEXT_FIELDS]}}
-        body = {"size": limit, "query": {"bool": {"must": [match], "filter": filters}},
-                "sort": ["_score", {"article_order": "asc"}, {"position": "asc"}],
-                "track_scores": True, "_source": ["record"],
-                "highlight": {"fields": {"text": {"number_of_fragments": 0}},
-                              "pre_tags": ["**"], "post_tags": ["**"]}}
-        with _reaching(self.target):
-            found = self._client.search(index=self.physical, body=body,
-                                        search_type="dfs_query_then_fetch")
-        hits = []
-        for rank, hit in enumerate(found["hits"]["hits"], 1):
-            passage = self._passage(hit["_source"])
-            marked = (hit.get("highlight", {}).get("text") or [""])[0]
-            terms = tuple(dict.fromkeys(t.lower() for t in re.findall(r"\*\*(.+?)\*\*", marked)))
-            hits.append(Hit(rank=rank, score=float(hit["_score"] or 0.0), passage=passage,
-                            highlights=marked or passage.text, matched_terms=terms))
-        return Results(hits, query, None, json.dumps(match), section)
-
-    def _section_key(self, section: str) -> str:
-        key = section.strip().lower()
-        with _reaching(self.target):
-            found = self._client.search(index=self.physical, body={
-                "size": 0, "query": {"term": {"kind": "passage"}},
-                "aggs": {"keys": {"terms": {"field": "section_key", "size": 1000}}}})
-        keys = {b["key"] for b in found["aggregations"]["keys"]["buckets"]}
-        if key not in keys:
-            raise QueryError(f"unknown section {section!r}; choose one of: "
-                             + ", ".join(self.sections()))
-        return key

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.request
 
 import pytest
@@ -83,6 +85,25 @@ def test_mapping_comes_from_the_library_data():
     props = body["mappings"]["properties"]
     assert props["section_key"]["type"] == "keyword"
     assert props["text"]["search_analyzer"] == "clonus_english_query"
+
+
+def test_the_whoosh_default_never_loads_the_opensearch_client():
+    code = ("import sys, clonus_index\n"
+            "hits = clonus_index.search('botox for ankle clonus')\n"
+            "print(hits[0].passage.section, 'opensearchpy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["Treatment", "False"]
+
+
+def test_without_the_client_installed_the_error_says_how_to_install_it():
+    code = ("import sys; sys.modules['opensearchpy'] = None\n"
+            "from clonus_index.opensearch_backend import open_index\n"
+            "open_index('opensearch://127.0.0.1:9200/x')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].endswith(
+        'OpenSearch support is not installed; install it with: '
+        'pip install "clonus-index[opensearch]"')
 
 
 # -- against a real node --------------------------------------------------------
@@ -181,10 +202,13 @@ def test_a_failed_build_leaves_the_previous_index_untouched(opensearch_url, seed
 
 @pytest.mark.slow
 def test_a_name_that_holds_something_else_is_left_alone(opensearch_url, seed_corpus):
-    _rest(opensearch_url, "/someone-elses", {}, "PUT")
-    with pytest.raises(ClonusIndexError, match="was not built by clonus_index"):
-        write_index(seed_corpus, _url(opensearch_url, "someone-elses"))
-    assert _rest(opensearch_url, "/someone-elses")  # still there
+    _rest(opensearch_url, "/someone-elses", {"settings": {"number_of_replicas": 0}}, "PUT")
+    try:
+        with pytest.raises(ClonusIndexError, match="was not built by clonus_index"):
+            write_index(seed_corpus, _url(opensearch_url, "someone-elses"))
+        assert _rest(opensearch_url, "/someone-elses")  # still there
+    finally:
+        _rest(opensearch_url, "/someone-elses", method="DELETE")
 
 
 @pytest.mark.slow
