@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 from urllib.parse import urlsplit
 
 from . import __version__
-from .errors import ClonusIndexError, IndexUnavailableError, IndexWriteError
+from .errors import ClonusIndexError, IndexDamagedError, IndexUnavailableError, IndexWriteError
 from .index import code_digest, section_keys, sources_hash
 from .pipeline import Corpus, ingest
 from .resources import load
@@ -145,7 +145,7 @@ def client_for(target: OpenSearchTarget):
 
 @contextlib.contextmanager
 def reaching(target: OpenSearchTarget) -> Iterator[None]:
-    """Turn the client's connection and permission errors into one-line messages."""
+    """Turn the client's errors (unreachable, refused, gone, failing) into one-line messages."""
     from opensearchpy import exceptions as ox
     try:
         yield
@@ -159,6 +159,12 @@ def reaching(target: OpenSearchTarget) -> Iterator[None]:
     except ox.AuthorizationException:
         raise IndexUnavailableError(f"{target.url}: these credentials may not use index "
                                     f"{target.name}; ask for access or choose another name") from None
+    except ox.NotFoundError:
+        raise IndexDamagedError(f"{target.url}: the index this reader opened is gone (later "
+                                "builds replaced it, or it was deleted); open it again") from None
+    except ox.TransportError as exc:
+        raise IndexUnavailableError(f"{target.url}: OpenSearch could not answer ({exc.status_code} "
+                                    f"{exc.error}); check the cluster's health") from None
 
 
 # --------------------------------------------------------------------------

@@ -9,7 +9,8 @@ import urllib.request
 
 import pytest
 
-from clonus_index import ClonusIndexError, IndexNotFoundError, IndexWriteError, QueryError
+from clonus_index import (ClonusIndexError, IndexDamagedError, IndexNotFoundError,
+                          IndexWriteError, QueryError)
 from clonus_index import IndexUnavailableError
 from clonus_index.opensearch_backend import (OpenSearchTarget, build_index, index_body,
                                              is_opensearch_url, open_index, parse_url,
@@ -180,6 +181,10 @@ def test_rebuild_swaps_the_alias_and_keeps_only_the_previous_index(opensearch_ur
     assert reader.physical == names[-1]
     write_index(seed_corpus, url)
     assert reader.search("clonus") and reader.physical == names[-1]
+    write_index(seed_corpus, url)  # two builds on, its index is removed: it says so
+    with pytest.raises(IndexDamagedError, match="the index this reader opened is gone .*; open"):
+        reader.search("clonus")
+    assert open_index(url).search("clonus")
 
 
 @pytest.mark.slow
