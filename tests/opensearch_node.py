@@ -82,7 +82,14 @@ class Node:
     process: subprocess.Popen
     url: str = ""
     transport: str = ""
+    stdout: list[str] = field(default_factory=list)
     _stderr: list[str] = field(default_factory=list)
+    _readers: list[threading.Thread] = field(default_factory=list)
+
+    def _read(self, stream, into: list[str]) -> None:
+        reader = threading.Thread(target=lambda: into.extend(stream), daemon=True)
+        reader.start()
+        self._readers.append(reader)
 
     def kill(self) -> None:
         """kill -9: the node dies without a word to the cluster."""
@@ -91,7 +98,7 @@ class Node:
             self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        """Stop cleanly (closing stdin ends the launcher), or kill it after 30 s."""
+        """Stop cleanly (closing stdin ends the launcher, which says STOPPED), or kill it after 30 s."""
         if self.process.poll() is not None:
             return
         try:
@@ -102,6 +109,8 @@ class Node:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.kill()
+        for reader in self._readers:  # what it said last is read to the end
+            reader.join(timeout=10)
 
     def log_tail(self) -> str:
         path = self.home / "logs" / f"{self.name}.log"
@@ -120,16 +129,10 @@ def start_node(classpath: str, home: Path, name: str, cluster: str,
     process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     node = Node(name, home, process)
-    threading.Thread(target=lambda: node._stderr.extend(process.stderr), daemon=True).start()
-    ready: list[str] = []
-
-    def read_stdout():
-        for line in process.stdout:
-            if line.startswith("READY "):
-                ready.append(line)
-    threading.Thread(target=read_stdout, daemon=True).start()
+    node._read(process.stderr, node._stderr)
+    node._read(process.stdout, node.stdout)
     deadline = time.monotonic() + START_SECONDS
-    while not ready:
+    while not (ready := [line for line in node.stdout if line.startswith("READY ")]):
         if process.poll() is not None or time.monotonic() > deadline:
             node.kill()
             raise SetupError(f"OpenSearch node {name} did not start:\n{node.log_tail()}")

@@ -33,3 +33,5 @@ def test_searches_answer_the_same_after_a_node_is_killed(opensearch_pair, seed_c
         health = opensearch_node.health(first.url, "yellow", nodes=1)
         assert health["active_primary_shards"] == 2 and health["unassigned_shards"] == 2
         assert _answers(index) == before  # and after replicas became the primaries
+    first.stop()  # closing its stdin stops the launcher cleanly
+    assert first.process.returncode == 0 and first.stdout[-1] == "STOPPED\n"

@@ -7,7 +7,15 @@ import urllib.request
 
 import pytest
 
-pytestmark = pytest.mark.slow
+import opensearch_node
+
+
+def test_without_java_or_maven_the_reason_names_what_is_missing(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    assert opensearch_node.missing_tools() == (
+        "OpenSearch tests need Java 17+ and Maven; java and mvn not found on PATH "
+        "(install a JDK and Maven to run them)")
 
 
 def _get(url: str) -> dict:
@@ -15,6 +23,7 @@ def _get(url: str) -> dict:
         return json.loads(r.read())
 
 
+@pytest.mark.slow
 def test_single_node_is_green_on_loopback(opensearch_url):
     assert opensearch_url.startswith("http://127.0.0.1:")
     health = _get(f"{opensearch_url}/_cluster/health")

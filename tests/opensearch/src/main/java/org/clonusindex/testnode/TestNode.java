@@ -2,6 +2,7 @@ package org.clonusindex.testnode;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +32,7 @@ import org.opensearch.transport.TransportService;
  * has started it prints one line to stdout:
  * {@code READY http=127.0.0.1:PORT transport=127.0.0.1:PORT}. It stops
  * cleanly on SIGTERM, or when its standard input closes (the test process
- * that started it has gone).
+ * that started it has gone), and then prints {@code STOPPED}.
  */
 public final class TestNode extends Node {
 
@@ -83,13 +84,13 @@ public final class TestNode extends Node {
         String nodeName = settings.get("node.name", "node-1");
         Environment environment = InternalSettingsPreparer.prepareEnvironment(
                 settings, java.util.Collections.emptyMap(), config, () -> nodeName);
-        // Logging takes over System.out; the READY line goes to the real stdout.
-        java.io.PrintStream stdout = System.out;
+        // Logging takes over System.out; READY and STOPPED go to the real stdout.
+        PrintStream stdout = System.out;
         LogConfigurator.registerErrorListener();
         LogConfigurator.configure(environment);
 
         TestNode node = new TestNode(environment, PLUGINS);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(node), "test-node-stop"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(node, stdout), "test-node-stop"));
         node.start();
 
         String http = node.injector().getInstance(HttpServerTransport.class)
@@ -108,10 +109,13 @@ public final class TestNode extends Node {
         System.exit(0);
     }
 
-    private static void stop(Node node) {
+    private static void stop(Node node, PrintStream stdout) {
         try {
             node.close();
-            node.awaitClose(20, TimeUnit.SECONDS);
+            if (node.awaitClose(20, TimeUnit.SECONDS)) {
+                stdout.println("STOPPED");
+                stdout.flush();
+            }
         } catch (IOException | InterruptedException e) {
             System.err.println("TestNode: could not stop cleanly: " + e);
         }
