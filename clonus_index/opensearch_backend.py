@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from . import __version__
 from .errors import ClonusIndexError, IndexDamagedError, IndexUnavailableError, IndexWriteError
-from .index import code_digest, section_keys, sources_hash
+from .index import bundled_sources, code_digest, section_keys, sources_hash
 from .pipeline import Corpus, ingest
 from .resources import load
 
@@ -342,15 +342,26 @@ def _cleanup(client, name: str, keep: set[str]) -> None:
 
 
 def build_index(sources: Iterable[str | Path] | str | Path, url: str, progress=None,
-                shards: int = 1, replicas: Optional[int] = None) -> "OpenSearchIndex":
-    """Ingest ``sources`` and build the OpenSearch index ``url``; return it opened."""
+                with_bundled: bool = False, shards: int = 1,
+                replicas: Optional[int] = None) -> "OpenSearchIndex":
+    """Ingest ``sources`` and build the OpenSearch index ``url``; return it opened.
+
+    As ``clonus_index.build_index``: ``with_bundled`` indexes the bundled
+    clonus article too, after ``sources``.
+    """
     if isinstance(sources, (str, Path)):
         sources = [sources]
     sources = list(sources)
     parse_url(url)  # a bad URL fails before any ingestion work
-    corpus = ingest(sources, progress=progress)
-    write_index(corpus, url, sources_digest=sources_hash(sources), shards=shards,
-                replicas=replicas)
+    with contextlib.ExitStack() as stack:
+        relative_to = None
+        if with_bundled:
+            corpus_dir = stack.enter_context(bundled_sources())
+            sources.append(corpus_dir)
+            relative_to = corpus_dir.parent.parent
+        corpus = ingest(sources, progress=progress, relative_to=relative_to)
+        write_index(corpus, url, sources_digest=sources_hash(sources), shards=shards,
+                    replicas=replicas)
     return open_index(url)
 
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from clonus_index.cli import cli
 
-from conftest import DATA, SEED
+from conftest import DATA
 
 pytestmark = pytest.mark.slow
 
@@ -20,9 +20,9 @@ def run(*args):
 
 @pytest.fixture(scope="module")
 def os_index(opensearch_url):
-    """The seed article and two fixture articles, built with the command into one index."""
+    """Two fixture articles and the bundled one, built with the command into one index."""
     url = opensearch_url.replace("http://", "opensearch://") + "/cli"
-    built = run("build", str(SEED), str(DATA / "gout.html"), str(DATA / "migraine.txt"),
+    built = run("build", str(DATA / "gout.html"), str(DATA / "migraine.txt"), "--with-bundled",
                 "--index", url)
     assert built.exit_code == 0, built.output
     assert built.stderr.startswith("Indexed ") and f"3 article(s) into {url}" in built.stderr
@@ -66,6 +66,7 @@ def test_show_passages_info_and_eval_read_the_same_records(os_index, tmp_path):
     info = json.loads(run("info", "--json", "--index", os_index).stdout)
     assert info["path"] == os_index and info["passages"] == len(records)
     assert len(info["articles"]) == 3 and sum(a["passages"] for a in info["articles"]) == len(records)
+    assert info["articles"][-1]["id"] == "what-is-clonus"  # --with-bundled puts it last
     assert "Treatment" in info["sections"]
     assert run("info", "--index", os_index).stdout.startswith(f"Index:           {os_index}")
     questions = tmp_path / "q.jsonl"
