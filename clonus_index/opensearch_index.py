@@ -102,11 +102,7 @@ class OpenSearchIndex:
 
     def info(self) -> dict[str, Any]:
         """What the index holds and where it lives: the Whoosh backend's ``info`` keys."""
-        with reaching(self.target):
-            found = self._client.search(index=self.physical, body={
-                "size": 0, "query": {"term": {"kind": "passage"}},
-                "aggs": {"per_article": {"terms": {"field": "article_id", "size": 65536}}}})
-        counts = {b["key"]: b["doc_count"] for b in found["aggregations"]["per_article"]["buckets"]}
+        counts = self._passages_per_article()
         articles = self.articles()
         meta = self._meta
         return {
@@ -120,6 +116,25 @@ class OpenSearchIndex:
                           "passages": counts.get(a.id, 0), "references": len(a.references)}
                          for a in articles],
         }
+
+    def _passages_per_article(self) -> dict[str, int]:
+        """Passage counts by article id, a page of a composite aggregation at a time."""
+        counts: dict[str, int] = {}
+        after = None
+        while True:
+            composite: dict[str, Any] = {"size": PAGE,
+                                         "sources": [{"id": {"terms": {"field": "article_id"}}}]}
+            if after:
+                composite["after"] = after
+            with reaching(self.target):
+                found = self._client.search(index=self.physical, body={
+                    "size": 0, "query": {"term": {"kind": "passage"}},
+                    "aggs": {"per_article": {"composite": composite}}})
+            page = found["aggregations"]["per_article"]
+            counts.update((b["key"]["id"], b["doc_count"]) for b in page["buckets"])
+            after = page.get("after_key")
+            if not page["buckets"] or not after:
+                return counts
 
     def _scan(self, kind: str) -> Iterator[dict[str, Any]]:
         """Every record of one kind in reading order, a page at a time (search_after)."""
@@ -209,13 +224,12 @@ class OpenSearchIndex:
         return Results(hits, query, None, json.dumps(match), section)
 
     def _section_key(self, section: str) -> str:
+        """The filter key for a section name or kind; ``QueryError`` listing them if none has it."""
         key = section.strip().lower()
         with reaching(self.target):
-            found = self._client.search(index=self.physical, body={
-                "size": 0, "query": {"term": {"kind": "passage"}},
-                "aggs": {"keys": {"terms": {"field": "section_key", "size": 1000}}}})
-        keys = {b["key"] for b in found["aggregations"]["keys"]["buckets"]}
-        if key not in keys:
+            found = self._client.count(index=self.physical, body={"query": {"bool": {"filter": [
+                {"term": {"kind": "passage"}}, {"term": {"section_key": key}}]}}})
+        if not found["count"]:
             raise QueryError(f"unknown section {section!r}; choose one of: "
                              + ", ".join(self.sections()))
         return key

@@ -136,6 +136,16 @@ def test_build_writes_the_same_passages_articles_and_references(seed_os, seed_co
 
 
 @pytest.mark.slow
+def test_listing_pages_through_any_number_of_records(seed_os, seed_corpus, monkeypatch):
+    from clonus_index import opensearch_index
+    monkeypatch.setattr(opensearch_index, "PAGE", 2)  # 28 passages: 14 full pages, then none
+    assert len(seed_corpus.passages) % 2 == 0
+    assert [p.id for p in seed_os.passages()] == [p.id for p in seed_corpus.passages]
+    assert seed_os.info()["articles"][0]["passages"] == len(seed_corpus.passages)
+    assert seed_os.sections() == list(dict.fromkeys(p.section for p in seed_corpus.passages))
+
+
+@pytest.mark.slow
 def test_analysis_stems_like_whoosh_and_expands_synonyms_at_query_time(opensearch_url, seed_os):
     def tokens(analyzer, text):
         found = _rest(opensearch_url, f"/{seed_os.physical}/_analyze",
