@@ -198,6 +198,18 @@ def test_rebuild_swaps_the_alias_and_keeps_only_the_previous_index(opensearch_ur
 
 
 @pytest.mark.slow
+def test_concurrent_builds_both_succeed_and_the_alias_names_one(opensearch_url, seed_corpus):
+    from concurrent.futures import ThreadPoolExecutor
+    url = _url(opensearch_url, "race")
+    first = write_index(seed_corpus, url)
+    with ThreadPoolExecutor(2) as pool:
+        built = list(pool.map(lambda _: write_index(seed_corpus, url), range(2)))
+    targets = list(_rest(opensearch_url, "/_alias/race"))
+    assert len(targets) == 1 and targets[0] in built and first not in built
+    assert len(open_index(url).passages()) == len(seed_corpus.passages)
+
+
+@pytest.mark.slow
 def test_a_failed_build_leaves_the_previous_index_untouched(opensearch_url, seed_corpus):
     url = _url(opensearch_url, "fail")
     before = write_index(seed_corpus, url)
