@@ -40,7 +40,9 @@ def maven(repository: str | None) -> float:
     if repository:
         command.insert(1, f"-Dmaven.repo.local={repository}")
     started = time.monotonic()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"Maven failed:\n{done.stdout}{done.stderr}")
     return time.monotonic() - started
 
 
@@ -71,7 +73,7 @@ def main() -> None:
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
     print(f"{java.splitlines()[0]}; {os.cpu_count()} cores; load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"| step | median s | runs (s) |\n| --- | --- | --- |")
+    print("| step | median s | runs (s) |\n| --- | --- | --- |")
     for step, times in rows.items():
         print(f"| {step} | {statistics.median(times):.1f} | "
               f"{', '.join(f'{t:.1f}' for t in times)} |")
