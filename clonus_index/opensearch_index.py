@@ -38,21 +38,37 @@ class OpenSearchIndex:
     def __init__(self, target: OpenSearchTarget):
         self.target = target
         self._client = client_for(target)
-        with reaching(target):
-            physical = alias_targets(self._client, target.name)
-            if not physical:
-                raise IndexNotFoundError(f"{target.url}: no index here; build one with: "
-                                         f"clonus-index build SOURCES... --index {target.url}")
-            self.physical = physical[-1]
-            mapping = self._client.indices.get_mapping(index=self.physical)
-        self._meta = mapping[self.physical]["mappings"].get("_meta", {})
-        version = self._meta.get("schema_version")
+        self._load(self._current())
+
+    def _current(self) -> str:
+        """The physical index the alias names now."""
+        with reaching(self.target):
+            physical = alias_targets(self._client, self.target.name)
+        if not physical:
+            raise IndexNotFoundError(f"{self.target.url}: no index here; build one with: "
+                                     f"clonus-index build SOURCES... --index {self.target.url}")
+        return physical[-1]
+
+    def _load(self, physical: str) -> None:
+        with reaching(self.target):
+            mapping = self._client.indices.get_mapping(index=physical)
+        meta = mapping[physical]["mappings"].get("_meta", {})
+        version = meta.get("schema_version")
         if version != SCHEMA_VERSION:
             raise IndexVersionError(
-                f"{target.url}: index has schema version {version}, this clonus_index reads "
-                f"version {SCHEMA_VERSION}; rebuild it with: clonus-index build SOURCES... "
-                f"--index {target.url}")
+                f"{self.target.url}: index has schema version {version}, this clonus_index "
+                f"reads version {SCHEMA_VERSION}; rebuild it with: clonus-index build "
+                f"SOURCES... --index {self.target.url}")
+        self.physical, self._meta = physical, meta
         self._articles: dict[str, Article] = {}
+
+    def refresh(self) -> bool:
+        """Serve the newest build if one replaced the opened index; True when it switched."""
+        physical = self._current()
+        if physical == self.physical:
+            return False
+        self._load(physical)
+        return True
 
     # -- introspection -------------------------------------------------------
 
@@ -117,6 +133,13 @@ class OpenSearchIndex:
                          for a in articles],
         }
 
+    def _count(self, kind: str, field: str, value: str) -> int:
+        """How many records of ``kind`` have ``field`` equal to ``value``."""
+        with reaching(self.target):
+            found = self._client.count(index=self.physical, body={"query": {"bool": {"filter": [
+                {"term": {"kind": kind}}, {"term": {field: value}}]}}})
+        return int(found["count"])
+
     def _passages_per_article(self) -> dict[str, int]:
         """Passage counts by article id, a page of a composite aggregation at a time."""
         counts: dict[str, int] = {}
@@ -172,28 +195,37 @@ class OpenSearchIndex:
     # -- search ----------------------------------------------------------------
 
     def search(self, query: str, limit: int = 10, section: Optional[str] = None,
-               explain: bool = False, article: Optional[str] = None):
+               explain: bool = False, offset: int = 0, article: Optional[str] = None):
         """The first stage only: BM25 hits for ``query``, best first, as a ``Results`` list.
 
         Every field is searched with the library's boosts and the scores
         summed; ``section`` (a name or kind, any case) and ``article`` (an
-        article id) filter. Statistics are global across shards
+        article id) filter; ``offset`` skips that many hits (paging), as in
+        the Whoosh backend, within its ``MAX_RESULTS``. Statistics are global across shards
         (``dfs_query_then_fetch``), so the shard count does not change the
         ranking. The concept coverage, intent and heading re-ranking of the
         Whoosh backend do not run here yet. ``explain`` adds the words each
         field matched and OpenSearch's own score explanation.
         """
-        from .searching import Results
+        from .searching import MAX_RESULTS, Results
 
         query = validate(query, limit)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise QueryError(f"offset must be a whole number of 0 or more, not {offset!r}")
+        if offset + limit > MAX_RESULTS:
+            raise QueryError(f"offset + limit is {offset + limit}; at most {MAX_RESULTS} hits "
+                             "can be ranked: narrow the query, or use --section or --article")
         filters: list[dict[str, Any]] = [{"term": {"kind": "passage"}}]
         if section is not None:
             filters.append({"term": {"section_key": self._section_key(section)}})
         if article is not None:
+            if not isinstance(article, str) or not self._count("article", "id", article):
+                raise QueryError(f"unknown article {article!r}; list article ids with: "
+                                 "clonus-index info")
             filters.append({"term": {"article_id": article}})
         match = {"multi_match": {"query": query, "type": "most_fields",
                                  "fields": [f"{f}^{FIELD_BOOSTS[f]}" for f in TEXT_FIELDS]}}
-        body = {"size": limit, "query": {"bool": {"must": [match], "filter": filters}},
+        body = {"from": offset, "size": limit, "query": {"bool": {"must": [match], "filter": filters}},
                 "sort": ["_score", {"article_order": "asc"}, {"position": "asc"}],
                 "track_scores": True, "_source": ["record"],
                 "explain": explain,
@@ -203,7 +235,7 @@ class OpenSearchIndex:
             found = self._client.search(index=self.physical, body=body,
                                         search_type="dfs_query_then_fetch")
         hits = []
-        for rank, hit in enumerate(found["hits"]["hits"], 1):
+        for rank, hit in enumerate(found["hits"]["hits"], offset + 1):
             passage = self._passage(hit["_source"])
             matched = {f: list(dict.fromkeys(t.lower() for t in _MARKED.findall(marks[0])))
                        for f, marks in hit.get("highlight", {}).items()}
@@ -221,15 +253,12 @@ class OpenSearchIndex:
                             matched_terms=tuple(dict.fromkeys(t for ts in matched.values()
                                                               for t in ts)),
                             explanation=explanation))
-        return Results(hits, query, None, json.dumps(match), section)
+        return Results(hits, query, None, json.dumps(match), section, article, offset)
 
     def _section_key(self, section: str) -> str:
         """The filter key for a section name or kind; ``QueryError`` listing them if none has it."""
-        key = section.strip().lower()
-        with reaching(self.target):
-            found = self._client.count(index=self.physical, body={"query": {"bool": {"filter": [
-                {"term": {"kind": "passage"}}, {"term": {"section_key": key}}]}}})
-        if not found["count"]:
+        key = section.strip().lower() if isinstance(section, str) else None
+        if key is None or not self._count("passage", "section_key", key):
             raise QueryError(f"unknown section {section!r}; choose one of: "
                              + ", ".join(self.sections()))
         return key

@@ -114,6 +114,14 @@ def cli_held_to_permissions(args, env) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.fixture(scope="session")
+def large_index(tmp_path_factory):
+    """20,000 synthetic passages (200 articles, six sections each), shared read-only."""
+    from clonus_index import open_index
+    from corpora import build_synthetic
+    return open_index(build_synthetic(tmp_path_factory.mktemp("large") / "index", 200, 100))
+
+
 # ---------------------------------------------------------------------------
 # Real OpenSearch nodes (tests/opensearch_node.py): started once per session,
 # skipped with the reason only where Java or Maven is missing.

@@ -170,7 +170,17 @@ def test_first_search_ranks_highlights_and_filters(seed_os):
     assert treated and {h.passage.section for h in treated} == {"Treatment"}
     article = seed_os.articles()[0].id
     assert seed_os.search("clonus", article=article)
-    assert seed_os.search("clonus", article="some-other-article") == []
+    with pytest.raises(QueryError, match="unknown article 'some-other-article'; list article ids"):
+        seed_os.search("clonus", article="some-other-article")
+    # Paging: a page further on is the same ranking, cut further on.
+    ranked = [h.passage.id for h in seed_os.search("clonus", limit=6)]
+    page = seed_os.search("clonus", limit=3, offset=3)
+    assert [h.passage.id for h in page] == ranked[3:6] and [h.rank for h in page] == [4, 5, 6]
+    assert page.offset == 3
+    with pytest.raises(QueryError, match="offset must be a whole number"):
+        seed_os.search("clonus", offset=-1)
+    with pytest.raises(QueryError, match="at most 1000 hits"):
+        seed_os.search("clonus", limit=10, offset=995)
     with pytest.raises(QueryError, match="unknown section 'Astrology'; choose one of: "):
         seed_os.search("clonus", section="Astrology")
     with pytest.raises(QueryError, match="query is empty"):
@@ -191,10 +201,11 @@ def test_rebuild_swaps_the_alias_and_keeps_only_the_previous_index(opensearch_ur
     assert reader.physical == names[-1]
     write_index(seed_corpus, url)
     assert reader.search("clonus") and reader.physical == names[-1]
-    write_index(seed_corpus, url)  # two builds on, its index is removed: it says so
+    newest = write_index(seed_corpus, url)  # two builds on, its index is removed: it says so
     with pytest.raises(IndexDamagedError, match="the index this reader opened is gone .*; open"):
         reader.search("clonus")
-    assert open_index(url).search("clonus")
+    assert reader.refresh() is True and reader.physical == newest and reader.search("clonus")
+    assert reader.refresh() is False
 
 
 @pytest.mark.slow

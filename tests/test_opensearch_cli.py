@@ -48,6 +48,10 @@ def test_search_json_section_and_explain(os_index):
     treated = json.loads(run("search", "clonus", "--section", "Treatment", "--json",
                              "--index", os_index).stdout)
     assert {h["passage"]["section"] for h in treated["hits"]} == {"Treatment"}
+    paged = json.loads(run("search", "symptoms", "--article", "what-is-clonus", "--offset", "1",
+                           "--json", "--index", os_index).stdout)
+    assert paged["offset"] == 1 and paged["hits"][0]["rank"] == 2
+    assert {h["article"]["id"] for h in paged["hits"]} == {"what-is-clonus"}
     explained = run("search", "botox", "--explain", "--limit", "1", "--index", os_index)
     assert "Matched text: botox" in explained.stdout and "BM25F" in explained.stdout
     bad = run("search", "clonus", "--section", "Astrology", "--index", os_index)
