@@ -18,6 +18,7 @@ import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
@@ -30,6 +31,8 @@ from . import __version__
 from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
                      IndexNotFoundError, IndexVersionError, IndexWriteError)
 from .pipeline import Corpus, ingest, write_atomic
+from .query import mine_abbreviations
+from .ranking import Signals, passage_signals
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
 from .resources import bundled_corpus
@@ -41,7 +44,7 @@ __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "writ
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: BM25F field weights: a term in a (sub)section heading says more about a
 #: passage than the same term in its running text; the title says least,
 #: because every passage of an article shares it.
@@ -60,7 +63,8 @@ ARTICLES = "articles.json"
 def make_schema() -> Schema:
     """The passage schema. ``text`` is stemmed with Snowball English (not Porter,
     which turns "running" into "runn"); ``words`` keeps the surface words for
-    spelling suggestions; ``data`` stores the whole passage record."""
+    spelling suggestions; ``data`` stores the whole passage record and
+    ``signals`` what the re-ranking needs of it (see ``ranking.Signals``)."""
     stemmed = LanguageAnalyzer("en")
     return Schema(
         id=ID(stored=True, unique=True),
@@ -73,6 +77,7 @@ def make_schema() -> Schema:
         title=TEXT(analyzer=stemmed),
         words=TEXT(analyzer=StandardAnalyzer(stoplist=None, minsize=2), phrase=False),
         data=STORED(),
+        signals=STORED(),
     )
 
 
@@ -195,9 +200,12 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
         tmp.mkdir()
         ix = whoosh_index.create_in(str(tmp), make_schema())
         writer = ix.writer()
+        analyzer = ix.schema["text"].analyzer
+        signals = passage_signals(corpus.passages, lambda p: section_keys(p).split(","),
+                                  lambda text: [t.text for t in analyzer(text, mode="query")])
         try:
-            for passage in corpus.passages:
-                writer.add_document(**_document(passage))
+            for passage, signal in zip(corpus.passages, signals):
+                writer.add_document(**_document(passage, signal))
         except BaseException:
             writer.cancel()
             raise
@@ -210,6 +218,10 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
             "sources_hash": sources_digest, "articles": len(corpus.articles),
             "passages": len(corpus.passages),
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            # What opening an index needs, so that it reads instead of re-analysing:
+            "sections": list(dict.fromkeys(p.section for p in corpus.passages)),
+            "article_passages": dict(Counter(p.article.id for p in corpus.passages)),
+            "abbreviations": mine_abbreviations(a.text for a in corpus.articles),
         })
         if storage_hook:
             storage_hook(tmp)
@@ -232,7 +244,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
     _cleanup(path, keep={name} | ({previous} if previous else set()))
 
 
-def _document(passage: Passage) -> dict:
+def _document(passage: Passage, signals: Signals) -> dict:
     article = passage.article
     return dict(
         id=passage.id, article_id=article.id, position=passage.position,
@@ -240,6 +252,7 @@ def _document(passage: Passage) -> dict:
         section=passage.section, subsection=passage.subsection or "", title=article.title,
         words=" ".join(x for x in (passage.text, passage.subsection or "", passage.section) if x),
         data=json.dumps(passage.to_dict(), ensure_ascii=False),
+        signals=json.dumps(signals.to_dict(), ensure_ascii=False, separators=(",", ":")),
     )
 
 
@@ -324,13 +337,15 @@ def _read_generation(path: Path) -> StoredIndex:
         articles_data = json.loads((gen / ARTICLES).read_text("utf-8"))
         articles = {a["id"]: Article.from_dict(a) for a in articles_data}
         ix = whoosh_index.open_dir(str(gen), readonly=True)
-        # Touch every segment now, so a missing or truncated file fails here
-        # with a clear message instead of in the middle of a search.
+        # Open every segment now and read a record and a term of each, so a
+        # missing or truncated file fails here with a clear message instead
+        # of in the middle of a search, without reading the whole index.
         with ix.searcher() as searcher:
-            reader = searcher.reader()
-            for _ in reader.all_stored_fields():
-                pass
-            list(reader.lexicon("text"))
+            for reader, _ in searcher.reader().leaf_readers():
+                if reader.doc_count_all():
+                    reader.stored_fields(0)
+                    reader.stored_fields(reader.doc_count_all() - 1)
+                next(iter(reader.lexicon("text")), None)
     except FileNotFoundError:
         if _current_generation(path) != name:
             raise  # swapped while we opened: retry the new one
