@@ -19,6 +19,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
@@ -57,7 +58,9 @@ OPEN_RETRY_SECONDS = 2.0
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 META = "meta.json"
-ARTICLES = "articles.json"
+ARTICLES = "articles.jsonl"
+#: Where each article's line starts in ARTICLES, and how long it is.
+ARTICLE_OFFSETS = "articles.offsets.json"
 
 
 def make_schema() -> Schema:
@@ -97,7 +100,7 @@ class StoredIndex:
     path: Path
     generation: Path
     ix: object
-    articles: dict[str, Article]
+    articles: Mapping[str, Article]
     meta: dict
 
 
@@ -211,7 +214,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
             raise
         writer.commit()
         ix.close()
-        _write_json(tmp / ARTICLES, [a.to_dict(with_text=True) for a in corpus.articles])
+        _write_articles(tmp, corpus.articles)
         _write_json(tmp / META, {
             "schema_version": SCHEMA_VERSION, "library_version": __version__,
             "code_hash": code_digest(),
@@ -254,6 +257,52 @@ def _document(passage: Passage, signals: Signals) -> dict:
         data=json.dumps(passage.to_dict(), ensure_ascii=False),
         signals=json.dumps(signals.to_dict(), ensure_ascii=False, separators=(",", ":")),
     )
+
+
+def _write_articles(folder: Path, articles: Iterable[Article]) -> None:
+    """Articles as JSON Lines, plus where each line is: opening reads one when it is needed."""
+    offsets: dict[str, list[int]] = {}
+    with open(folder / ARTICLES, "wb") as fh:
+        for article in articles:
+            line = json.dumps(article.to_dict(with_text=True), ensure_ascii=False).encode("utf-8")
+            offsets[article.id] = [fh.tell(), len(line)]
+            fh.write(line + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    _write_json(folder / ARTICLE_OFFSETS, offsets)
+
+
+class ArticleStore(Mapping):
+    """The articles of a generation by id, each read from disk the first time it is asked for."""
+
+    def __init__(self, path: Path, offsets: dict[str, list[int]]):
+        self._path = path
+        self._offsets = offsets
+        self._cache: dict[str, Article] = {}
+
+    def __getitem__(self, article_id: str) -> Article:
+        found = self._cache.get(article_id)
+        if found is None:
+            start, length = self._offsets[article_id]
+            try:
+                with open(self._path, "rb") as fh:
+                    fh.seek(start)
+                    found = Article.from_dict(json.loads(fh.read(length)))
+            except (OSError, ValueError, KeyError) as exc:
+                raise IndexDamagedError(
+                    f"{self._path.parent.parent}: index articles are unreadable "
+                    f"({type(exc).__name__}); {_rebuild_hint(self._path.parent.parent)}") from None
+            self._cache[article_id] = found
+        return found
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._offsets
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._offsets)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
 
 
 def _write_json(path: Path, data) -> None:
@@ -334,8 +383,11 @@ def _read_generation(path: Path) -> StoredIndex:
             f"{path}: index has schema version {version}, this clonus_index reads version "
             f"{SCHEMA_VERSION}; {_rebuild_hint(path)}")
     try:
-        articles_data = json.loads((gen / ARTICLES).read_text("utf-8"))
-        articles = {a["id"]: Article.from_dict(a) for a in articles_data}
+        offsets = json.loads((gen / ARTICLE_OFFSETS).read_text("utf-8"))
+        end = max((start + length + 1 for start, length in offsets.values()), default=0)
+        if (gen / ARTICLES).stat().st_size != end:
+            raise ValueError("articles file is truncated")
+        articles = ArticleStore(gen / ARTICLES, offsets)
         ix = whoosh_index.open_dir(str(gen), readonly=True)
         # Open every segment now and read a record and a term of each, so a
         # missing or truncated file fails here with a clear message instead
@@ -358,7 +410,7 @@ def _read_generation(path: Path) -> StoredIndex:
     return StoredIndex(path=path, generation=gen, ix=ix, articles=articles, meta=meta)
 
 
-def passage_from_stored(fields: dict, articles: dict[str, Article]) -> Passage:
+def passage_from_stored(fields: dict, articles: Mapping[str, Article]) -> Passage:
     """Rebuild a ``Passage`` from its stored record and its article."""
     data = json.loads(fields["data"])
     return Passage(
