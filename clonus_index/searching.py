@@ -8,6 +8,7 @@ turns what comes back into ``Hit`` records.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from functools import lru_cache
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .errors import IndexStateError, QueryError
-from .index import StoredIndex, bundled_index, current_generation, read_index, sources_hash, write_index
+from .index import (StoredIndex, bundled_index, bundled_sources, read_index, sources_hash,
+                    write_index)
+from .index_folder import current_generation
 from .models import Article, Hit, Passage
 from .pipeline import ingest
 from .planning import Plan, fuzzy_words, make_plan
@@ -278,17 +281,24 @@ def open_index(path: Optional[str | Path] = None) -> Index:
 
 
 def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
-                progress=None) -> Index:
+                progress=None, with_bundled: bool = False) -> Index:
     """Ingest ``sources`` (files and folders of .txt/.html) and build an index at ``path``.
 
     The build is atomic: readers of ``path`` see the old index until the new
-    one is complete. Returns the opened new index.
+    one is complete. With ``with_bundled``, the bundled clonus article is
+    indexed too, after ``sources``. Returns the opened new index.
     """
     if isinstance(sources, (str, Path)):
         sources = [sources]
     sources = list(sources)
-    corpus = ingest(sources, progress=progress)
-    write_index(corpus, path, sources_digest=sources_hash(sources))
+    with contextlib.ExitStack() as stack:
+        relative_to = None
+        if with_bundled:
+            corpus_dir = stack.enter_context(bundled_sources())
+            sources.append(corpus_dir)
+            relative_to = corpus_dir.parent.parent
+        corpus = ingest(sources, progress=progress, relative_to=relative_to)
+        write_index(corpus, path, sources_digest=sources_hash(sources))
     return open_index(path)
 
 
