@@ -180,7 +180,11 @@ class WhooshBackend:
                      for w in plan.fuzzy[:MAX_CORRECTIONS]]
             return self._bounded(wq.Or(parts), _Budget()) if parts else wq.NullQuery
         parts = []
+        budget = MAX_TERMS  # the same bound as query language: the work, not the clock
         for c in plan.concepts:
+            budget -= len(PUBLIC_FIELDS) * sum(len(form.stems) for form in c.forms)
+            if budget < 0:
+                break
             forms = []
             for form in c.forms:
                 fields = []
