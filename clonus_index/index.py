@@ -34,6 +34,7 @@ from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedE
 from .index_folder import (CURRENT, cleanup as _cleanup,
                            current_generation as _current_generation, folder_kind,
                            fsync_dir as _fsync_dir, new_generation_name, read_pointer, writing)
+from .article_store import ArticleStore, write_articles
 from .pipeline import Corpus, ingest, write_atomic
 from .query import mine_abbreviations
 from .ranking import Signals, passage_signals
@@ -60,7 +61,6 @@ OPEN_RETRY_SECONDS = 2.0
 
 META = "meta.json"
 ARTICLES = "articles.jsonl"
-#: Where each article's line starts in ARTICLES, and how long it is.
 ARTICLE_OFFSETS = "articles.offsets.json"
 
 
@@ -158,7 +158,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
             raise
         writer.commit()
         ix.close()
-        _write_articles(tmp, corpus.articles)
+        write_articles(tmp / ARTICLES, tmp / ARTICLE_OFFSETS, corpus.articles)
         _write_json(tmp / META, {
             "schema_version": SCHEMA_VERSION, "library_version": __version__,
             "code_hash": code_digest(),
@@ -201,52 +201,6 @@ def _document(passage: Passage, signals: Signals) -> dict:
         data=json.dumps(passage.to_dict(), ensure_ascii=False),
         signals=json.dumps(signals.to_dict(), ensure_ascii=False, separators=(",", ":")),
     )
-
-
-def _write_articles(folder: Path, articles: Iterable[Article]) -> None:
-    """Articles as JSON Lines, plus where each line is: opening reads one when it is needed."""
-    offsets: dict[str, list[int]] = {}
-    with open(folder / ARTICLES, "wb") as fh:
-        for article in articles:
-            line = json.dumps(article.to_dict(with_text=True), ensure_ascii=False).encode("utf-8")
-            offsets[article.id] = [fh.tell(), len(line)]
-            fh.write(line + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    _write_json(folder / ARTICLE_OFFSETS, offsets)
-
-
-class ArticleStore(Mapping):
-    """The articles of a generation by id, each read from disk the first time it is asked for."""
-
-    def __init__(self, path: Path, offsets: dict[str, list[int]]):
-        self._path = path
-        self._offsets = offsets
-        self._cache: dict[str, Article] = {}
-
-    def __getitem__(self, article_id: str) -> Article:
-        found = self._cache.get(article_id)
-        if found is None:
-            start, length = self._offsets[article_id]
-            try:
-                with open(self._path, "rb") as fh:
-                    fh.seek(start)
-                    found = Article.from_dict(json.loads(fh.read(length)))
-            except (OSError, ValueError, KeyError) as exc:
-                raise IndexDamagedError(
-                    f"{self._path.parent.parent}: index articles are unreadable "
-                    f"({type(exc).__name__}); {_rebuild_hint(self._path.parent.parent)}") from None
-            self._cache[article_id] = found
-        return found
-
-    def __contains__(self, article_id: object) -> bool:
-        return article_id in self._offsets
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._offsets)
-
-    def __len__(self) -> int:
-        return len(self._offsets)
 
 
 def _write_json(path: Path, data) -> None:
@@ -331,11 +285,9 @@ def _read_generation(path: Path) -> StoredIndex:
             f"{path}: index has schema version {version}, this clonus_index reads version "
             f"{SCHEMA_VERSION}; {_rebuild_hint(path)}")
     try:
-        offsets = json.loads((gen / ARTICLE_OFFSETS).read_text("utf-8"))
-        end = max((start + length + 1 for start, length in offsets.values()), default=0)
-        if (gen / ARTICLES).stat().st_size != end:
-            raise ValueError("articles file is truncated")
-        articles = ArticleStore(gen / ARTICLES, offsets)
+        articles = ArticleStore.open(gen / ARTICLES, gen / ARTICLE_OFFSETS,
+                                     f"{path}: index articles are unreadable; "
+                                     + _rebuild_hint(path))
         ix = whoosh_index.open_dir(str(gen), readonly=True)
         # Open every segment now and read a record and a term of each, so a
         # missing or truncated file fails here with a clear message instead
