@@ -90,10 +90,7 @@ def lexical_confidence(hit: Any) -> float:
     coverage factor is ``floor + (1 - floor) * coverage ** 2``. A hit of a
     query with no concepts (pure query syntax) counts as fully matched.
     """
-    try:  # re-ranking defines the coverage factor: in its own module, or inside searching
-        from .ranking import COVERAGE_FLOOR  # type: ignore[import-not-found]
-    except ImportError:
-        from .searching import COVERAGE_FLOOR
+    from .ranking import COVERAGE_FLOOR
 
     if hit.explanation is None:
         raise ValueError("lexical_confidence needs a hit searched with explain=True")
