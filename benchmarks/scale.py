@@ -75,6 +75,7 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
     sources.write_text("\n".join(str(p) for p in paths))
     queries = corpora.generated_queries(articles, args.short, args.chat)
     results: dict[str, dict] = {}
+    load = os.getloadavg()[0]
     for system in args.systems:
         index = work / system
         log(f"[{size:,}] building {system}")
@@ -91,7 +92,8 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
             results[system]["cli_s"] = cli_seconds(index, queries["short"][:args.cli_runs])
     for r in results.values():
         r["passages_per_s"] = passages / r["build_s"]
-    return {"size": size, "articles": articles, "passages": passages, "systems": results}
+    return {"size": size, "articles": articles, "passages": passages, "systems": results,
+            "load": [load, os.getloadavg()[0]]}
 
 
 def log(message: str) -> None:
@@ -102,18 +104,25 @@ def _ms(value: float) -> str:
     return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
+def _cpu(r: dict) -> str:
+    if "short_cpu_median_ms" not in r:
+        return "–"
+    return f"{_ms(r['short_cpu_median_ms'])} / {_ms(r['chat_cpu_median_ms'])}"
+
+
 def size_table(run: dict) -> str:
     """The markdown tables for one size."""
     s = run["systems"]
     out = [f"### {run['passages']:,} passages ({run['articles']:,} generated articles)", "",
-           "| system | build s | passages/s | build peak MB | disk peak / final MB | open s "
-           "| short median / p95 ms | chat median / p95 ms | searching RSS MB |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           "| system | build s (CPU s) | passages/s | build peak MB | disk peak / final MB | open s "
+           "| short median / p95 ms | chat median / p95 ms | CPU ms median short / chat | searching RSS MB |",
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in s.items():
-        out.append(f"| {name} | {r['build_s']:,.1f} | {r['passages_per_s']:,.0f} | {r['peak_mb']:,.0f} "
+        cpu = f" ({r['build_cpu_s']:,.1f})" if "build_cpu_s" in r else ""
+        out.append(f"| {name} | {r['build_s']:,.1f}{cpu} | {r['passages_per_s']:,.0f} | {r['peak_mb']:,.0f} "
                    f"| {r['disk_peak_mb']:,.0f} / {r['index_mb']:,.0f} | {r['open_s']:.2f} "
                    f"| {_ms(r['short_median_ms'])} / {_ms(r['short_p95_ms'])} "
-                   f"| {_ms(r['chat_median_ms'])} / {_ms(r['chat_p95_ms'])} | {r['rss_mb']:,.0f} |")
+                   f"| {_ms(r['chat_median_ms'])} / {_ms(r['chat_p95_ms'])} | {_cpu(r)} | {r['rss_mb']:,.0f} |")
     ours = s.get("clonus_index")
     if ours and len(s) > 1:
         out += ["", "| clonus_index ÷ | build s | open s | short median | short p95 | chat median | chat p95 | RSS |",
@@ -127,6 +136,9 @@ def size_table(run: dict) -> str:
                     f"{ours.get('cli_runs', 3)}); one opened Index answers {ours['qps_1_thread']:.1f} "
                     f"queries/s on one thread and {ours['qps_2_threads']:.1f} on two "
                     f"({ours['qps_2_threads'] / ours['qps_1_thread']:.2f}×)."]
+    if "load" in run:
+        out.append(f"Load average (1 minute) when this size started / ended: "
+                   f"{run['load'][0]:.1f} / {run['load'][1]:.1f} (on {os.cpu_count()} CPUs).")
     return "\n".join(out)
 
 
@@ -160,7 +172,14 @@ def main() -> int:
     parser.add_argument("--cli-runs", type=int, default=3, help="timed CLI searches per size")
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the built indexes (their folder is printed)")
+    parser.add_argument("--from-json", type=Path, metavar="FILE", help="print the tables of a saved --json run")
     args = parser.parse_args()
+    if args.from_json:
+        runs = json.loads(args.from_json.read_text())
+        print("\n\n".join(size_table(run) for run in runs))
+        if len(runs) > 1:
+            print("\n### Scale curve\n\n" + curve_table(runs))
+        return 0
     if args.smoke:
         args.sizes, args.short, args.chat, args.cli_runs = [300], 8, 4, 1
     args.systems = [s for s in SYSTEMS if s in args.systems or s == "clonus_index"]

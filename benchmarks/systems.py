@@ -164,6 +164,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children: what wall time is on an idle machine."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def disk_mb(*folders: Path) -> float:
     total = 0
     for folder in folders:
@@ -189,13 +195,13 @@ def worker_build(system: str, inputs: Path, path: Path) -> dict:
             peak[0] = max(peak[0], disk_mb(path, tmpdir))
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     build(system, items, path)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     done.set()
     watcher.join()
     final = disk_mb(path)
-    result = {"build_s": seconds, "peak_mb": peak_rss_mb(), "disk_peak_mb": max(peak[0], final),
+    result = {"build_s": seconds, "build_cpu_s": cpu, "peak_mb": peak_rss_mb(), "disk_peak_mb": max(peak[0], final),
               "index_mb": final}
     if system == "clonus_index":
         import clonus_index
@@ -219,12 +225,14 @@ def worker_query(system: str, path: Path, queries_file: Path) -> dict:
     for q in queries["short"][:3] + queries["chat"][:2]:
         search(q, DEPTH)
     for kind in ("short", "chat"):
-        times = []
+        times, cpu = [], []
         for q in queries[kind]:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             search(q, DEPTH)
             times.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.thread_time() - c) * 1000)
         result[f"{kind}_median_ms"] = statistics.median(times)
+        result[f"{kind}_cpu_median_ms"] = statistics.median(cpu)
         result[f"{kind}_p95_ms"] = _percentile(times, 0.95)
     result["rss_mb"] = rss_mb()
     if queries.get("threads"):
