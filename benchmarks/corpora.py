@@ -200,7 +200,7 @@ def generated_corpus(articles: int) -> list[Path]:
     paths = [folder / f"article-{i:06d}.txt" for i in range(articles)]
     for i, path in enumerate(paths):
         if not path.exists():
-            tmp = path.with_suffix(".tmp")
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(generated_article(i), encoding="utf-8")
             tmp.replace(path)
     return paths
@@ -319,8 +319,10 @@ def medquad_corpus(limit: int | None = None) -> Path | None:
         truth["paragraphs"][doc_id] = [[text, QTYPE_SECTIONS.get(qtype, None), qtype]
                                        for qtype, _, pieces in pairs for _, text in pieces]
     (tmp / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.replace(folder)
+    try:
+        tmp.rename(folder)
+    except OSError:  # another run converted it first: use theirs
+        shutil.rmtree(tmp)
     return folder
 
 
