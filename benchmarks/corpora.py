@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DATA = json.loads((Path(__file__).parent / "generator_data.json").read_text(encoding="utf-8"))
 GENERATOR_VERSION = 1
-MEDQUAD_VERSION = 1
+MEDQUAD_VERSION = 2
 #: Passages the library makes of one generated article, measured on the first
 #: 200 articles; used only to choose how many articles give N passages.
 PASSAGES_PER_ARTICLE = 26.0
@@ -240,12 +240,16 @@ def medquad_archive() -> Path | None:
 def _pieces(answer: str) -> list[tuple[str, str]]:
     """An answer's paragraphs and list items, in order: ("p"|"li", text)."""
     out = []
+    item = False  # a dash alone on its line marks the next piece as a list item
     for raw in re.split(r"\s*\n\s*|\s{3,}", answer):
         text = " ".join(raw.split())
-        if text.startswith("- "):
+        if text == "-":
+            item = True
+        elif text.startswith("- "):
             out.append(("li", text[2:].strip()))
         elif text:
-            out.append(("p", text))
+            out.append(("li" if item else "p", text))
+            item = False
     return [(k, t) for k, t in out if t]
 
 

@@ -236,7 +236,7 @@ def worker_query(system: str, path: Path, queries_file: Path) -> dict:
         result[f"{kind}_p95_ms"] = _percentile(times, 0.95)
     result["rss_mb"] = rss_mb()
     if queries.get("threads"):
-        batch = queries["short"] * 2
+        batch = queries["short"]
         t = time.perf_counter()
         for q in batch:
             search(q, DEPTH)

@@ -42,6 +42,8 @@ def test_medquad_answers_split_into_paragraphs_and_list_items():
     answer = "Key Points\n   - Cells grow.    - Cells spread.\n  \n  First paragraph.   Second one."
     assert corpora._pieces(answer) == [("p", "Key Points"), ("li", "Cells grow."), ("li", "Cells spread."),
                                        ("p", "First paragraph."), ("p", "Second one.")]
+    assert corpora._pieces("Options:\n  -\n   Surgery.   -   Radiation.\n  After.") == [
+        ("p", "Options:"), ("li", "Surgery."), ("li", "Radiation."), ("p", "After.")]
 
 
 def test_medquad_pages_give_one_section_per_question_type(tmp_path):
