@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
+import json
 import random
 import re
 import sys
@@ -172,9 +174,11 @@ def main() -> int:
     if folder is None:
         print(corpora.no_medquad_message(), file=sys.stderr)
         return 0
-    import json
     truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
     systems = [s for s in SYSTEMS if s in args.systems or s == "clonus_index"]
+    if "bm25s" in systems and not all(importlib.util.find_spec(m) for m in ("bm25s", "Stemmer")):
+        print("bm25s or PyStemmer not installed (pip install '.[bench]'): leaving bm25s out", file=sys.stderr)
+        systems.remove("bm25s")
     if args.skip != "retrieval":
         with tempfile.TemporaryDirectory(dir=corpora.cache_dir()) as work:
             retrieval(folder, truth, systems, args.questions, Path(work))
