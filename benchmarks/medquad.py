@@ -7,7 +7,7 @@
     python benchmarks/medquad.py --questions 0       # every question (slow), default a sample
 
 MedQuAD (CC BY 4.0; ``../shared/medquad/`` beside the repository, see
-``corpora.py``) becomes one HTML page per document: the focus as ``h1``, each
+``make_corpora.py``) becomes one HTML page per document: the focus as ``h1``, each
 question type an ``h2`` section ("Symptoms", "Exams and tests"). Its own
 questions are real question templates, each answered by its own QA pair:
 
@@ -20,7 +20,7 @@ questions are real question templates, each answered by its own QA pair:
    dropped, paragraphs two spaces apart, list items three) are ingested, and
    each paragraph's inferred section (the section of the passages holding its
    text) is compared with the section its question type maps to
-   (``corpora.QTYPE_SECTIONS``: information and frequency -> Overview;
+   (``make_corpora.QTYPE_SECTIONS``: information and frequency -> Overview;
    causes, genetic changes and inheritance -> Causes; susceptibility -> Risk
    factors; exams and tests -> Diagnosis; symptoms, treatment, prevention,
    complications, outlook -> themselves; research, considerations, stages
@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corpora  # noqa: E402  (the path must be set first)
+import make_corpora as corpora  # noqa: E402  (the path must be set first)
 from systems import DEPTH, SYSTEMS, build, load_passages, dump_passages, open_searcher  # noqa: E402
 
 

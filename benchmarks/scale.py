@@ -6,7 +6,7 @@
     python benchmarks/scale.py --sizes 3000 10000       # chosen sizes
     python benchmarks/scale.py --smoke                  # a few hundred passages, seconds
 
-For each size it generates the corpus (``corpora.py``: articles in the
+For each size it generates the corpus (``make_corpora.py``: articles in the
 flattened form, cached outside the repository), builds clonus_index from the
 files (ingestion included), then builds plain Whoosh, SQLite FTS5 and bm25s on
 the passages clonus_index made, and prints, per system: build time and
@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corpora  # noqa: E402  (the path must be set first)
+import make_corpora as corpora  # noqa: E402  (the path must be set first)
 from systems import SYSTEMS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

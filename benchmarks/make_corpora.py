@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark corpora: synthetic health articles at any size, and MedQuAD as article pages.
 
-    python benchmarks/corpora.py generate --articles 100     # prints the folder
-    python benchmarks/corpora.py medquad [--limit-docs 200]  # HTML + flattened text + truth
+    python benchmarks/make_corpora.py generate --articles 100     # prints the folder
+    python benchmarks/make_corpora.py medquad [--limit-docs 200]  # HTML + flattened text + truth
 
 Generated articles are written in the bundled article's flattened form (no
 section headings, subsection headings kept, lists after a lead-in, a
