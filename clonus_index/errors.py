@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ClonusIndexError", "IngestError", "OutputError", "QueryError", "IndexStateError",
     "IndexNotFoundError", "IndexVersionError", "IndexBusyError", "IndexDamagedError",
-    "IndexWriteError", "CacheError",
+    "IndexWriteError", "IndexUnavailableError", "CacheError", "SkippedSourceWarning",
 ]
 
 
@@ -60,5 +60,16 @@ class IndexWriteError(IndexStateError, OSError):
         return str(self.args[0])
 
 
+class IndexUnavailableError(IndexStateError, ConnectionError):
+    """The search engine that holds an index cannot be reached or refused the credentials."""
+
+
 class CacheError(ClonusIndexError, OSError):
     """The cache folder for the bundled index cannot be written."""
+
+
+class SkippedSourceWarning(UserWarning):
+    """A file or subfolder in a source folder could not be used and was left out.
+
+    The message names it and says why; the command line prints it on stderr.
+    """

@@ -10,12 +10,38 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-__all__ = ["Reference", "ReferenceLink", "Article", "Passage", "Hit"]
+__all__ = ["Block", "Document", "Reference", "ReferenceLink", "Article", "Passage", "Hit"]
 
 _MONTHS_SHORT = ["Jan.", "Feb.", "Mar.", "Apr.", "May", "Jun.", "Jul.", "Aug.",
                  "Sep.", "Oct.", "Nov.", "Dec."]
 _MONTHS_LONG = ["January", "February", "March", "April", "May", "June", "July",
                 "August", "September", "October", "November", "December"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One visual unit of the body: a heading, a paragraph or a list item.
+
+    ``level`` is 2 for a section heading, 3 for a subsection heading, and None
+    for a heading whose level was lost (flattened text); sections decide then.
+    ``item`` is True for list items, so a list lead-in can stay with its items.
+    """
+
+    kind: str  # "heading" or "text"
+    text: str
+    level: Optional[int] = None
+    item: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    """A read source: body blocks, reference strings, the cite block and page metadata."""
+
+    source: str
+    blocks: tuple[Block, ...]
+    references: tuple[str, ...] = ()
+    cite: Optional[str] = None
+    meta: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -140,16 +166,17 @@ class Article:
 
 
 def _apa(article: Article) -> str:
+    """APA from what is known: a part that is not known is left out, never "(n.d.)"."""
     parts = []
     if article.author:
         names = article.author.split()
         initials = " ".join(f"{n[0]}." for n in names[:-1])
         parts.append(f"{names[-1]}, {initials}".strip(", ") + " ")
-    when = "n.d."
     if article.published:
         d = article.published
-        when = f"{d.year}, {_MONTHS_LONG[d.month - 1]} {d.day}"
-    parts.append(f"({when}). {article.title.rstrip('.')}.")
+        parts.append(f"({d.year}, {_MONTHS_LONG[d.month - 1]} {d.day}). ")
+    title = article.title.rstrip(".")
+    parts.append(title if title.endswith(("?", "!")) else f"{title}.")
     if article.publisher:
         parts.append(f" {article.publisher}.")
     if article.url:
@@ -167,15 +194,15 @@ def _mla(article: Article) -> str:
     if not title.endswith(("?", "!", ".")):
         title += "."
     parts.append(f"\u201c{title}\u201d")
-    container = ", ".join(x for x in (article.publisher, article.organization) if x)
-    if container:
-        parts.append(f" {container}")
+    after = [x for x in (article.publisher, article.organization) if x]
     if article.published:
         d = article.published
-        parts.append(f", {d.day} {_MONTHS_SHORT[d.month - 1]} {d.year}")
+        after.append(f"{d.day} {_MONTHS_SHORT[d.month - 1]} {d.year}")
     if article.url:
-        parts.append(f", {article.url}")
-    return "".join(parts) + "."
+        after.append(article.url)
+    if after:  # what follows the title, when anything is known
+        parts.append(f" {', '.join(after)}.")
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -195,6 +222,11 @@ class Passage:
     start: int
     end: int
     links: tuple[ReferenceLink, ...] = ()
+
+    @property
+    def article_id(self) -> str:
+        """The id of the passage's article (``article_id`` in its JSON)."""
+        return self.article.id
 
     @property
     def references(self) -> tuple[Reference, ...]:

@@ -19,12 +19,12 @@ from .citation import parse_cite_block, parse_date, parse_references
 from .errors import IngestError, OutputError
 from .linking import link_references
 from .models import Article, Passage
-from .reading import Document, iter_sources, read_document
+from .reading import Document, iter_sources, read_document, source_name
 from .sections import place_blocks
 from .segment import segment
 
 __all__ = ["Corpus", "ingest", "ingest_document", "article_id_for", "write_jsonl",
-           "articles_path_for", "write_atomic"]
+           "articles_path_for", "write_atomic", "worker_count", "POOL_MIN_FILES"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def ingest_document(doc: Document, article_id: Optional[str] = None) -> tuple[Ar
     """Turn one read ``Document`` into its ``Article`` and ``Passage`` records."""
     meta = _metadata(doc)
     references = parse_references(doc.references)
-    placements = place_blocks(doc.blocks)
+    placements = place_blocks(doc.blocks, title=meta["title"])
 
     # The article's cleaned text: blocks, headings included, one blank line apart.
     parts: list[str] = []
@@ -98,14 +98,55 @@ def ingest_document(doc: Document, article_id: Optional[str] = None) -> tuple[Ar
     return article, passages
 
 
+#: Files below this many are always read in the calling process: a worker
+#: pool costs more to start than it saves on a few articles.
+POOL_MIN_FILES = 16
+
+
+def worker_count(files: int) -> int:
+    """How many processes read ``files`` sources: ``CLONUS_INDEX_WORKERS`` (default 1).
+
+    A pool pays only on an idle machine: measured on a busy 2-core machine it
+    was slower than one process, so it is asked for, never assumed. One for
+    fewer than ``POOL_MIN_FILES`` files whatever the setting.
+    """
+    env = os.environ.get("CLONUS_INDEX_WORKERS", "").strip()
+    if not env:
+        return 1
+    try:
+        wanted = int(env)
+    except ValueError:
+        raise IngestError(f"CLONUS_INDEX_WORKERS={env!r} is not a number; "
+                          "set it to how many processes should read sources, such as 2") from None
+    return 1 if files < POOL_MIN_FILES else max(1, wanted)
+
+
+def _read_one(path: Path, relative_to: Optional[Path]) -> tuple[Article, list[Passage]]:
+    """Read and ingest one source; its article id is its title's, made unique later."""
+    doc = read_document(path)
+    if relative_to is not None and path.is_relative_to(relative_to):
+        doc = replace(doc, source=source_name(path.relative_to(relative_to)))
+    return ingest_document(doc)
+
+
+def _renamed(article: Article, passages: list[Passage], aid: str) -> tuple[Article, list[Passage]]:
+    if aid == article.id:
+        return article, passages
+    article = replace(article, id=aid)
+    return article, [replace(p, id=f"{aid}-p{p.position}", article=article) for p in passages]
+
+
 def ingest(paths: Iterable[str | Path],
            progress: Optional[Callable[[Path], None]] = None,
            relative_to: Optional[Path] = None) -> Corpus:
     """Ingest files and folders of ``.txt``/``.html`` articles, in a stable order.
 
     Raises ``IngestError`` naming the first file that cannot be read.
-    ``progress`` is called once per file, before it is read. With
-    ``relative_to``, articles record their source relative to that folder.
+    ``progress`` is called once per file, in order, before it is read (with a
+    pool of workers: as its turn comes). With ``relative_to``, articles from
+    files inside that folder record their source relative to it (the bundled
+    article's "clonus_index/corpus/..."). With ``CLONUS_INDEX_WORKERS``, many
+    files are read by a pool of processes; the result is the same, in order.
     """
     articles: list[Article] = []
     passages: list[Passage] = []
@@ -113,21 +154,33 @@ def ingest(paths: Iterable[str | Path],
     sources = list(iter_sources(paths))
     if not sources:
         raise IngestError("no sources given; name .txt or .html files or folders of them")
-    for path in sources:
-        if progress:
-            progress(path)
-        doc = read_document(path)
-        if relative_to is not None:
-            doc = replace(doc, source=path.relative_to(relative_to).as_posix())
-        meta_title = _metadata(doc)["title"]
-        base = article_id_for(meta_title)
-        aid, n = base, 2
-        while aid in used:
-            aid, n = f"{base}-{n}", n + 1
-        used.add(aid)
-        article, found = ingest_document(doc, article_id=aid)
-        articles.append(article)
-        passages.extend(found)
+    workers = worker_count(len(sources))
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        results = pool.map(_read_one, sources, [relative_to] * len(sources),
+                           chunksize=max(1, min(32, len(sources) // (8 * workers))))
+    else:
+        pool = None
+        results = (_read_one(path, relative_to) for path in sources)
+    try:
+        for path in sources:
+            if progress:
+                progress(path)
+            article, found = next(results)
+            base = article.id
+            aid, n = base, 2
+            while aid in used:
+                aid, n = f"{base}-{n}", n + 1
+            used.add(aid)
+            article, found = _renamed(article, found, aid)
+            articles.append(article)
+            passages.extend(found)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return Corpus(tuple(articles), tuple(passages))
 
 
@@ -147,6 +200,16 @@ def write_atomic(path: Path, lines: Iterable[str]) -> None:
     temporary file.
     """
     path = Path(path)
+    tmp = _write_beside(path, lines)
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _naming(path, exc) from None
+
+
+def _write_beside(path: Path, lines: Iterable[str]) -> Path:
+    """Write ``lines`` into a new temporary file beside ``path``, synced; return its path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
@@ -163,13 +226,13 @@ def write_atomic(path: Path, lines: Iterable[str]) -> None:
                 fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise _naming(path, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return tmp
 
 
 def _naming(path: Path, exc: OSError) -> OSError:
@@ -193,11 +256,27 @@ def _check_outputs(passages_path: Path, articles_path: Path) -> None:
 
 def write_jsonl(corpus: Corpus, passages_path: str | Path,
                 articles_path: Optional[str | Path] = None) -> tuple[Path, Path]:
-    """Write one JSON object per passage, and one per article (with its text and references)."""
+    """Write one JSON object per passage, and one per article (with its text and references).
+
+    Both files are written completely before either replaces what was there,
+    so a failure leaves neither written (and an earlier pair as it was).
+    """
     passages_path = Path(passages_path)
     articles_path = Path(articles_path) if articles_path else articles_path_for(passages_path)
     _check_outputs(passages_path, articles_path)
-    write_atomic(passages_path, (json.dumps(p.to_dict(), ensure_ascii=False) for p in corpus.passages))
-    write_atomic(articles_path, (json.dumps(a.to_dict(with_text=True), ensure_ascii=False)
-                                 for a in corpus.articles))
+    done: list[tuple[Path, Path]] = []
+    try:
+        done.append((_write_beside(passages_path, (json.dumps(p.to_dict(), ensure_ascii=False)
+                                                   for p in corpus.passages)), passages_path))
+        done.append((_write_beside(articles_path, (json.dumps(a.to_dict(with_text=True),
+                                                              ensure_ascii=False)
+                                                   for a in corpus.articles)), articles_path))
+        for tmp, path in done:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise _naming(path, exc) from None
+    finally:
+        for tmp, _ in done:
+            tmp.unlink(missing_ok=True)
     return passages_path, articles_path

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +77,87 @@ def passage_with(corpus_or_passages, phrase: str):
     found = [p for p in passages if phrase in p.text]
     assert len(found) == 1, f"{phrase!r} is in {len(found)} passages"
     return found[0]
+
+
+#: Root writes to read-only folders anyway; without the DAC override
+#: capabilities it is held to the permission bits like anyone else.
+_NO_OVERRIDE = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+                "--ambient-caps=-dac_override,-dac_read_search",
+                "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+def _override_dropped(folder: Path) -> bool:
+    """True when a process under ``_NO_OVERRIDE`` cannot write into read-only ``folder``.
+
+    setpriv exits 0 even where it may not drop capabilities (a container
+    without CAP_SETPCAP), so the tests try it before they trust it.
+    """
+    probe = [*_NO_OVERRIDE, sys.executable, "-c", f"open({str(folder / 'probe')!r}, 'w')"]
+    return subprocess.run(probe, capture_output=True).returncode != 0
+
+
+def cli_held_to_permissions(args, env) -> subprocess.CompletedProcess:
+    """Run the CLI in a process that read-only permissions really stop."""
+    prefix = []
+    if os.geteuid() == 0:
+        probe_dir = Path(env.get("TMPDIR", "/tmp")) / f"clonus-ro-probe-{os.getpid()}"
+        probe_dir.mkdir(mode=0o555, exist_ok=True)
+        try:
+            usable = shutil.which("setpriv") is not None and _override_dropped(probe_dir)
+        finally:
+            shutil.rmtree(probe_dir, ignore_errors=True)
+        if not usable:
+            pytest.skip("running as root, and setpriv cannot take away its write override here")
+        prefix = _NO_OVERRIDE
+    code = "import sys; from clonus_index.cli import main; sys.argv[0] = 'clonus-index'; main()"
+    return subprocess.run([*prefix, sys.executable, "-c", code, *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def large_index(tmp_path_factory):
+    """20,000 synthetic passages (200 articles, six sections each), shared read-only."""
+    from clonus_index import open_index
+    from corpora import build_synthetic
+    return open_index(build_synthetic(tmp_path_factory.mktemp("large") / "index", 200, 100))
+
+
+# ---------------------------------------------------------------------------
+# Real OpenSearch nodes (tests/opensearch_node.py): started once per session,
+# skipped with the reason only where Java or Maven is missing.
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def opensearch_classpath() -> str:
+    import opensearch_node
+    reason = opensearch_node.missing_tools()
+    if reason:
+        pytest.skip(reason)
+    return opensearch_node.build_launcher()
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(opensearch_classpath, tmp_path_factory):
+    """The URL of a real single-node OpenSearch cluster, green, for the whole session."""
+    import opensearch_node
+    node = opensearch_node.single_node(opensearch_classpath, tmp_path_factory.mktemp("opensearch"))
+    yield node.url
+    node.stop()
+
+
+@pytest.fixture
+def opensearch_pair(opensearch_classpath, tmp_path):
+    """Two nodes (two JVMs) in one cluster, green; stopped after the test."""
+    import opensearch_node
+    nodes = opensearch_node.two_nodes(opensearch_classpath, tmp_path / "pair")
+    yield nodes
+    for node in nodes:
+        node.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    import opensearch_node
+    if opensearch_node.TIMINGS:
+        terminalreporter.write_sep("-", "OpenSearch test cluster")
+        for what, seconds in opensearch_node.TIMINGS.items():
+            terminalreporter.write_line(f"{what}: {seconds:.1f}")
