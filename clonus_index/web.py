@@ -149,10 +149,10 @@ def create_app(index: IndexLike = None, token: Optional[str] = None,
     def health():
         return {"status": "ok"}
 
-    if cors_origins:
+    app.add_middleware(_Guard, token=token)
+    if cors_origins:  # outermost, so that preflight requests need no token
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
                            allow_methods=["GET"], allow_headers=["Authorization"])
-    app.add_middleware(_Guard, token=token)
     return app
 
 
