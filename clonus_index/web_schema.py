@@ -74,7 +74,7 @@ class Article(ArticleFields):
     references: list[Reference]
 
 
-class Passage(BaseModel):
+class PassageFields(BaseModel):
     id: str
     article_id: str
     position: int
@@ -83,6 +83,9 @@ class Passage(BaseModel):
     text: str
     start: int = Field(description="offset of the passage in the article's cleaned text")
     end: int
+
+
+class Passage(PassageFields):
     references: list[ReferenceLink]
 
 
@@ -105,17 +108,9 @@ class SearchResponse(BaseModel):
     hits: list[Hit]
 
 
-class CitedPassage(BaseModel):
+class CitedPassage(PassageFields):
     """The document ``clonus-index show PASSAGE_ID --json`` prints."""
 
-    id: str
-    article_id: str
-    position: int
-    section: str
-    subsection: Optional[str]
-    text: str
-    start: int
-    end: int
     article: Article
     citation: Citation
     references: list[ScoredReference]
