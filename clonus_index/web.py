@@ -25,6 +25,7 @@ from . import __version__
 from . import web_schema as schema
 from .errors import IndexStateError, QueryError
 from .query import MAX_QUERY_CHARS
+from .searching import MAX_RESULTS
 from .serving import MAX_ARTICLES, MAX_LIMIT, Catalog, IndexLike
 
 __all__ = ["create_app", "serve", "binding_problem", "TOKEN_ENV", "MAX_REQUEST_LINE",
@@ -117,8 +118,9 @@ def create_app(index: IndexLike = None, token: Optional[str] = None,
                               json_schema_extra={"minLength": 1, "maxLength": MAX_QUERY_CHARS}),
                limit: int = Query(10, description="how many passages",
                                   json_schema_extra={"minimum": 1, "maximum": MAX_LIMIT}),
-               offset: int = Query(0, description="skip this many ranked passages",
-                                   json_schema_extra={"minimum": 0}),
+               offset: int = Query(0, description="skip this many ranked passages; "
+                                   f"offset + limit is at most {MAX_RESULTS}",
+                                   json_schema_extra={"minimum": 0, "maximum": MAX_RESULTS - 1}),
                section: Optional[str] = Query(None, description="only this section (name or kind)"),
                article: Optional[str] = Query(None, description="only this article (its id)")):
         results = catalog.search(q, limit=limit, offset=offset, section=section, article=article)

@@ -105,6 +105,9 @@ class SearchResponse(BaseModel):
 
     query: str
     corrected_query: Optional[str]
+    section: Optional[str] = Field(None, description="the section filter, when given")
+    article: Optional[str] = Field(None, description="the article filter, when given")
+    offset: Optional[int] = Field(None, description="the offset, when not 0")
     hits: list[Hit]
 
 
