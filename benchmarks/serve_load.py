@@ -221,7 +221,8 @@ def main() -> int:
     print(table(rows))
     if args.json:
         print(json.dumps(rows, indent=2))
-    print(f"\n{os.cpu_count()} CPUs; clients and server share them.")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n{os.cpu_count()} CPUs, shared by clients and server; load average at the end: {load}")
     return 1 if any(r["errors"] for r in rows) else 0
 
 
