@@ -10,7 +10,7 @@ __version__ = "0.2.0"
 
 from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
                      IndexNotFoundError, IndexStateError, IndexVersionError, IndexWriteError,
-                     IngestError, OutputError, QueryError)
+                     IngestError, OutputError, QueryError, SkippedSourceWarning)
 from .pipeline import Corpus, ingest, write_jsonl
 from .models import Article, Hit, Passage, Reference, ReferenceLink
 from .searching import Index, Results, build_index, open_index, search
@@ -21,4 +21,5 @@ __all__ = [
     "ingest", "write_jsonl", "open_index", "build_index", "search",
     "ClonusIndexError", "IngestError", "OutputError", "QueryError", "IndexStateError", "IndexNotFoundError",
     "IndexVersionError", "IndexDamagedError", "IndexBusyError", "IndexWriteError", "CacheError",
+    "SkippedSourceWarning",
 ]

@@ -65,8 +65,9 @@ def parse_cite_block(text: Optional[str]) -> dict:
         return {}
     text = _strip_notes(clean_text(text))
     meta: dict = {}
-    mla = re.search(r"\bMLA\b(.*?)(?=\bAPA\b|$)", text, re.S)
-    apa = re.search(r"\bAPA\b(.*)$", text, re.S)
+    # "MLA Johnson, Jon. ..." or "MLA: Johnson, Jon. ..." (any dash or colon after the name).
+    mla = re.search(r"\bMLA\b[\s:\u2013\u2014-]*(.*?)(?=\bAPA\b|$)", text, re.S)
+    apa = re.search(r"\bAPA\b[\s:\u2013\u2014-]*(.*)$", text, re.S)
     # MLA 8 leaves the scheme off ("www.example.org/a"); the URL is kept as written.
     url = re.search(r"<?((?:https?://|www\.)[^\s>]+)>?", text)
     if url:
@@ -81,20 +82,55 @@ def parse_cite_block(text: Optional[str]) -> dict:
             meta["title"] = m.group(1).strip().rstrip(".").strip()
             meta.update(_mla_source(part[m.end():]))
     if apa:
-        part = apa.group(1)
-        m = re.search(r"\((\d{4}[^)]*)\)", part)
-        if m and "published" not in meta:
-            meta["published"] = parse_date(m.group(1))
-        m = re.search(r"[\"\u201c](.+?)[\"\u201d]\s*(.*)$", part, re.S)
-        if m:
-            meta.setdefault("title", m.group(1).strip().rstrip(".").strip())
-            site = m.group(2).strip().split(".")[0].strip()
-            if site:
-                meta.setdefault("publisher", site)
-        m = re.match(r"\s*([^,(]+),\s*([A-Z]\.(?:\s?[A-Z]\.)*)", part)
-        if m and "author" not in meta:
-            meta["author"] = f"{m[2]} {m[1].strip()}"
+        for key, value in _apa_parts(apa.group(1)).items():
+            meta.setdefault(key, value)
     return {k: v for k, v in meta.items() if v}
+
+
+#: Where the title and site of an APA entry end: the URL, or "Retrieved from".
+_APA_END = re.compile(r"\b(?:Retrieved|Accessed)\b|<?(?:https?://|www\.)", re.I)
+
+
+def _apa_parts(part: str) -> dict:
+    """Author, date, title and site from an APA entry: ``Kim, R. (2022, November 4). Title. Site.``
+
+    APA leaves the title unquoted; some sites quote it anyway, and then the
+    quotes mark it. Otherwise the title is the sentence after the date, and
+    the site the sentence after that.
+    """
+    found: dict = {}
+    m = re.match(r"\s*([^,(]+),\s*([A-Z]\.(?:\s?[A-Z]\.)*)", part)
+    if m:
+        found["author"] = f"{m[2]} {m[1].strip()}"
+    date = re.search(r"\((\d{4}[^)]*|n\.\s?d\.)\)\.?", part)
+    if date is None:
+        return found
+    found["published"] = parse_date(date.group(1))
+    rest = part[date.end():]
+    end = _APA_END.search(rest)
+    rest = (rest[:end.start()] if end else rest).strip()
+    quoted = re.match(r"[\"\u201c](.+?)[\"\u201d]\s*(.*)$", rest, re.S)
+    if quoted:
+        title, site = quoted.group(1), quoted.group(2)
+    else:
+        title, site = _first_sentence(rest)
+    found["title"] = title.strip().rstrip(".").strip()
+    site = _first_sentence(site)[0].strip().rstrip(".").strip()
+    if site:
+        found["publisher"] = site
+    return found
+
+
+def _first_sentence(text: str) -> tuple[str, str]:
+    """Split at the first full stop that ends a sentence (not "U.S." or "Dr.")."""
+    abbreviations = {a.lower().rstrip(".") for a in load("sentences")["abbreviations"]}
+    for m in re.finditer(r"\.(?:\s+|$)", text):
+        word = re.search(r"([\w.]+)$", text[:m.start()])
+        if word and ("." in word.group(1) or len(word.group(1)) == 1
+                     or word.group(1).lower() in abbreviations):
+            continue
+        return text[:m.start()], text[m.end():]
+    return text, ""
 
 
 #: A day-month-year or month-day-year date as MLA writes it: "8 Jun. 2018",
@@ -162,7 +198,7 @@ _AUTHOR = re.compile(
     r"(?P<name>[A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*)*), (?P<initials>(?:[A-Z]\.(?:[ -]*[A-Z]\.)*))")
 _DATE = re.compile(r"\((?P<date>\d{4}[a-z]?(?:,[^)]*)?|n\.d\.)\)\.?")
 _TAIL = re.compile(
-    r"^(?P<journal>[^,]+?),\s*(?P<volume>\d+[A-Za-z]?)\s*(?:\((?P<issue>[^)]+)\))?"
+    r"^(?P<journal>[^,]+?),\s*(?P<volume>\d+[A-Za-z]?(?:\s*[\u2013\u2014-]\s*\d+[A-Za-z]?)?)\s*(?:\((?P<issue>[^)]+)\))?"
     r"\s*(?:,\s*(?P<pages>[A-Za-z]?\d+(?:\s*[\u2013\u2014-]\s*[A-Za-z]?\d+)?))?\s*\.?$")
 
 

@@ -2,7 +2,9 @@
 
 Each command parses its options, calls one library function and prints the
 result: results on stdout, progress and messages on stderr, every failure a
-one-line ``Error: ...`` with a non-zero exit code.
+one-line ``Error: ...`` with a non-zero exit code. Everything printed as text
+goes through ``output.printable``: no file name, heading or query can send
+the terminal an escape sequence.
 """
 
 from __future__ import annotations
@@ -10,17 +12,18 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable, Optional
 
 import click
 
 from . import __version__
-from .errors import ClonusIndexError, QueryError
+from .errors import ClonusIndexError, QueryError, SkippedSourceWarning
 from .evaluate import DEPTH, evaluate, load_questions
 from .pipeline import ingest, write_jsonl
 from .output import (dumps, format_hit, format_info, format_passage, format_report,
-                     passage_lines)
+                     passage_lines, printable)
 from .reading import iter_sources
 from .searching import Index, build_index, open_index
 from .serving import cited_passage
@@ -38,7 +41,7 @@ class UserError(click.ClickException):
     """A one-line error; ``exit_code`` 2 for bad requests, 1 for everything else."""
 
     def __init__(self, message: str, exit_code: int = 1):
-        super().__init__(message)
+        super().__init__(printable(message))
         self.exit_code = exit_code
 
 
@@ -48,7 +51,10 @@ def _errors(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", SkippedSourceWarning)
+                warnings.showwarning = _skipped_on_stderr(warnings.showwarning)
+                return func(*args, **kwargs)
         except BrokenPipeError:
             _stop_writing()
             raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
@@ -62,6 +68,20 @@ def _errors(func: Callable) -> Callable:
             raise UserError(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
 
     return wrapper
+
+
+def _skipped_on_stderr(show: Callable) -> Callable:
+    """A ``showwarning`` that prints each skipped source once, as ``Warning: ...`` on stderr."""
+    said: set[str] = set()
+
+    def showwarning(message, category, *args, **kwargs):
+        if not issubclass(category, SkippedSourceWarning):
+            return show(message, category, *args, **kwargs)
+        if str(message) not in said:
+            said.add(str(message))
+            click.echo(f"Warning: {printable(message)}", err=True)
+
+    return showwarning
 
 
 def _stop_writing() -> None:
@@ -86,6 +106,11 @@ def index_option(func: Callable) -> Callable:
              "indexed in the user cache or in $CLONUS_INDEX_DIR).")(func)
 
 
+#: Paths the library checks itself: click's own check would end in a usage
+#: error (status 2) for an unreadable file, where the library names the file.
+SOURCE_PATHS = click.Path(path_type=Path, readable=False)
+
+
 def json_option(func: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
 
@@ -94,15 +119,19 @@ def _open(index_path: Optional[Path]) -> Index:
     return open_index(index_path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
 @click.version_option(__version__, "--version", prog_name="clonus-index")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Search medical articles and get ranked passages with their citations.
 
     \b
     Example:
         clonus-index search "botox for ankle clonus"
     """
+    if ctx.invoked_subcommand is None:  # no command: say what there is, and succeed
+        click.echo(ctx.get_help())
 
 
 @cli.command()
@@ -134,42 +163,51 @@ def search(query: str, limit: int, section: Optional[str], explain: bool, as_jso
         click.echo(dumps(data))
         return
     if results.corrected_query:
-        click.echo(f"Did you mean: {results.corrected_query}", err=True)
+        click.echo(f"Did you mean: {printable(results.corrected_query)}", err=True)
     if explain:
-        click.echo(f"Parsed query: {results.parsed}", err=True)
+        click.echo(f"Parsed query: {printable(results.parsed)}", err=True)
     if not results:
-        click.echo(f"No passages match {query!r}.", err=True)
+        click.echo(f"No passages match {printable(repr(query))}.", err=True)
         return
     click.echo("\n\n".join(format_hit(h) for h in results))
 
 
 @cli.command()
-@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@index_option
+@click.argument("sources", nargs=-1, type=SOURCE_PATHS)
+@click.option("--with-bundled", is_flag=True,
+              help="Index the bundled clonus article too, after SOURCES.")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), metavar="PATH",
+              help="Index folder to write (required): a new or empty folder, or an index "
+                   "to replace.")
 @_errors
-def build(sources: tuple[Path, ...], index_path: Optional[Path]) -> None:
+def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Path]) -> None:
     """Build an index from SOURCES: .txt/.html article files or folders of them.
 
     The old index stays searchable until the new one is complete.
 
     \b
-    Example:
+    Examples:
         clonus-index build source/ --index ./my-index
+        clonus-index build my-articles/ --with-bundled --index ./my-index
     """
     if index_path is None:
         raise UserError("say where to build the index with --index PATH", exit_code=2)
-    files = list(iter_sources(sources))
-    if len(files) >= PROGRESS_MIN_FILES:
-        with click.progressbar(length=len(files), label="Reading articles", file=sys.stderr,
-                               item_show_func=lambda p: p.name if p else None) as bar:
+    if not sources and not with_bundled:
+        raise UserError("name the articles to index: clonus-index build SOURCES... --index PATH "
+                        "(add --with-bundled to index the bundled article too)", exit_code=2)
+    count = len(list(iter_sources(sources))) if sources else 0
+    count += 1 if with_bundled else 0  # the bundled corpus is one article
+    if count >= PROGRESS_MIN_FILES:
+        with click.progressbar(length=count, label="Reading articles", file=sys.stderr,
+                               item_show_func=lambda p: printable(p.name) if p else None) as bar:
             def progress(path: Path) -> None:
                 bar.update(1, path)
-            index = build_index(sources, index_path, progress=progress)
+            index = build_index(sources, index_path, progress=progress, with_bundled=with_bundled)
     else:
-        index = build_index(sources, index_path)
+        index = build_index(sources, index_path, with_bundled=with_bundled)
     info = index.info()
-    click.echo(f"Indexed {info['passages']} passages from {len(info['articles'])} "
-               f"article(s) into {info['path']}", err=True)
+    click.echo(printable(f"Indexed {info['passages']} passages from {len(info['articles'])} "
+                         f"article(s) into {info['path']}"), err=True)
 
 
 @cli.command()
@@ -227,7 +265,7 @@ def info(as_json: bool, index_path: Optional[Path]) -> None:
 
 
 @cli.command(name="ingest")
-@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True, type=SOURCE_PATHS)
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, metavar="FILE",
               help="Passages file to write (JSON Lines).")
 @click.option("--articles", "articles_out", type=click.Path(path_type=Path), metavar="FILE",
@@ -244,13 +282,13 @@ def ingest_command(sources: tuple[Path, ...], out: Path, articles_out: Optional[
     passages_path, articles_path = write_jsonl(corpus, out, articles_out)
     linked = sum(1 for p in corpus.passages if p.links)
     references = sum(len(a.references) for a in corpus.articles)
-    click.echo(f"{len(corpus.articles)} article(s), {len(corpus.passages)} passages "
-               f"({linked} linked to {references} references) -> {passages_path}, "
-               f"{articles_path}", err=True)
+    click.echo(printable(f"{len(corpus.articles)} article(s), {len(corpus.passages)} passages "
+                         f"({linked} linked to {references} references) -> {passages_path}, "
+                         f"{articles_path}"), err=True)
 
 
 @cli.command(name="eval")
-@click.argument("questions", type=click.Path(path_type=Path))
+@click.argument("questions", type=SOURCE_PATHS)
 @json_option
 @index_option
 @_errors

@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ClonusIndexError", "IngestError", "OutputError", "QueryError", "IndexStateError",
     "IndexNotFoundError", "IndexVersionError", "IndexBusyError", "IndexDamagedError",
-    "IndexWriteError", "CacheError",
+    "IndexWriteError", "CacheError", "SkippedSourceWarning",
 ]
 
 
@@ -62,3 +62,10 @@ class IndexWriteError(IndexStateError, OSError):
 
 class CacheError(ClonusIndexError, OSError):
     """The cache folder for the bundled index cannot be written."""
+
+
+class SkippedSourceWarning(UserWarning):
+    """A file or subfolder in a source folder could not be used and was left out.
+
+    The message names it and says why; the command line prints it on stderr.
+    """

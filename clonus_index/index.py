@@ -4,13 +4,13 @@ After ingestion, before search. An index folder holds numbered generations;
 a build writes a complete new generation and then swaps the ``CURRENT``
 pointer in one atomic rename, so a reader only ever opens a finished index.
 Builders take an exclusive lock; a crashed build leaves only a stray
-``.tmp`` folder that the next build removes.
+``.tmp`` folder that the next build removes. What makes a folder an index,
+and what may be removed from one, is in ``index_folder.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import hashlib
 import json
@@ -29,6 +29,9 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from . import __version__
 from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
                      IndexNotFoundError, IndexVersionError, IndexWriteError)
+from .index_folder import (CURRENT, cleanup as _cleanup,
+                           current_generation as _current_generation, folder_kind,
+                           fsync_dir as _fsync_dir, new_generation_name, read_pointer, writing)
 from .pipeline import Corpus, ingest, write_atomic
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
@@ -37,7 +40,7 @@ from .sections import classify_heading
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
            "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT",
-           "code_digest"]
+           "code_digest", "bundled_sources"]
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
@@ -51,8 +54,6 @@ BUILD_LOCK_WAIT = 120.0
 #: How long opening retries while a concurrent swap or commit settles.
 OPEN_RETRY_SECONDS = 2.0
 
-CURRENT = "CURRENT"
-LOCK = ".build.lock"
 META = "meta.json"
 ARTICLES = "articles.json"
 
@@ -100,65 +101,9 @@ def sources_hash(paths: Iterable[str | Path]) -> str:
     """A digest of the sources' names and bytes, to tell when an index is stale."""
     digest = hashlib.sha256()
     for path in iter_sources(paths):
-        digest.update(path.name.encode("utf-8") + b"\0")
+        digest.update(os.fsencode(path.name) + b"\0")  # any bytes, UTF-8 or not
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
-
-
-# --------------------------------------------------------------------------
-# Locking and layout
-# --------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _build_lock(path: Path, wait: float) -> Iterator[None]:
-    """An exclusive, crash-safe lock (flock: the kernel drops it when a builder dies)."""
-    fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IndexBusyError(
-                        f"{path}: another build of this index is still running; "
-                        "wait for it to finish and try again") from None
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _is_index_folder(path: Path) -> bool:
-    return (path / CURRENT).is_file() or (path / LOCK).exists()
-
-
-def _prepare_folder(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise IndexDamagedError(f"{path}: exists and is not a folder; choose another --index path")
-    if path.is_dir() and any(path.iterdir()) and not _is_index_folder(path):
-        raise IndexDamagedError(
-            f"{path}: folder is not a clonus_index index and is not empty; "
-            "choose another --index path (nothing was changed)")
-    path.mkdir(parents=True, exist_ok=True)
-
-
-def _cleanup(path: Path, keep: set[str]) -> None:
-    """Remove unfinished builds and generations older than the ones in ``keep``."""
-    for child in path.iterdir():
-        if child.name.startswith("gen-") and child.name not in keep and child.is_dir():
-            shutil.rmtree(child, ignore_errors=True)
-        elif child.name.startswith(f".{CURRENT}.") and child.is_file():
-            child.unlink(missing_ok=True)
-
-
-def _current_generation(path: Path) -> Optional[str]:
-    try:
-        name = (path / CURRENT).read_text("utf-8").strip()
-    except FileNotFoundError:
-        return None
-    return name or None
 
 
 # --------------------------------------------------------------------------
@@ -178,8 +123,7 @@ def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
     it to inject faults).
     """
     path = Path(path)
-    _prepare_folder(path)
-    with _build_lock(path, lock_wait):
+    with writing(path, lock_wait):
         _write_generation(corpus, path, sources_digest, storage_hook)
     return path
 
@@ -189,7 +133,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
     """The body of a build; the caller holds the build lock."""
     previous = _current_generation(path)
     _cleanup(path, keep={previous} if previous else set())
-    name = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    name = new_generation_name(time.strftime("%Y%m%d%H%M%S"), uuid.uuid4().hex[:8])
     tmp = path / f"{name}.tmp"
     try:
         tmp.mkdir()
@@ -250,14 +194,6 @@ def _write_json(path: Path, data) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 # --------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------
@@ -266,7 +202,7 @@ def _rebuild_hint(path: Path) -> str:
     return f"rebuild it with: clonus-index build SOURCES... --index {path}"
 
 
-#: For a path that a build would refuse too (see ``_prepare_folder``): no
+#: For a path that a build would refuse too (see ``index_folder.prepare_folder``): no
 #: "rebuild it with" there, since that command would fail.
 _ELSEWHERE = "choose another --index path (to make an index, build into a new or empty folder)"
 
@@ -279,24 +215,27 @@ def read_index(path: str | Path) -> StoredIndex:
     incompatible index with the command that fixes it.
     """
     path = Path(path)
-    if not path.exists():
+    kind = folder_kind(path)
+    if kind == "missing":
+        if path.is_symlink():
+            raise IndexNotFoundError(f"{path}: is a symbolic link to {os.readlink(path)}, "
+                                     f"which does not exist; {_ELSEWHERE}")
         raise IndexNotFoundError(f"{path}: no index here; build one with: "
                                  f"clonus-index build SOURCES... --index {path}")
-    if not path.is_dir():
+    if kind == "file":
         raise IndexDamagedError(f"{path}: is a file, not an index folder; {_ELSEWHERE}")
+    if kind == "empty":
+        raise IndexNotFoundError(f"{path}: folder is empty; {_rebuild_hint(path)}")
+    if kind == "foreign":
+        raise IndexNotFoundError(f"{path}: folder is not a clonus_index index; {_ELSEWHERE}")
     deadline = time.monotonic() + OPEN_RETRY_SECONDS
     while True:
         try:
             return _read_generation(path)
         except FileNotFoundError as exc:
-            if _current_generation(path) is None:
-                if not any(path.iterdir()):
-                    advice = f"folder is empty; {_rebuild_hint(path)}"
-                elif _is_index_folder(path):  # a first build that never finished
-                    advice = f"folder holds no finished index; {_rebuild_hint(path)}"
-                else:
-                    advice = f"folder is not a clonus_index index; {_ELSEWHERE}"
-                raise IndexNotFoundError(f"{path}: {advice}") from None
+            if read_pointer(path) is None:  # a first build that never finished
+                raise IndexNotFoundError(f"{path}: folder holds no finished index; "
+                                         f"{_rebuild_hint(path)}") from None
             if time.monotonic() >= deadline:
                 raise IndexDamagedError(f"{path}: index files are missing ({exc.filename or exc}); "
                                         f"{_rebuild_hint(path)}") from None
@@ -304,9 +243,12 @@ def read_index(path: str | Path) -> StoredIndex:
 
 
 def _read_generation(path: Path) -> StoredIndex:
-    name = _current_generation(path)
+    name = read_pointer(path)
     if name is None:
         raise FileNotFoundError(str(path / CURRENT))
+    if _current_generation(path) != name:  # "../elsewhere", "/etc", anything not ours
+        raise IndexDamagedError(f"{path}: {CURRENT} names no generation of this index "
+                                f"({name[:60]!r}); {_rebuild_hint(path)}")
     gen = path / name
     try:
         meta = json.loads((gen / META).read_text("utf-8"))
@@ -315,7 +257,13 @@ def _read_generation(path: Path) -> StoredIndex:
     except (OSError, ValueError) as exc:
         raise IndexDamagedError(f"{path}: index metadata is unreadable ({exc}); "
                                 f"{_rebuild_hint(path)}") from None
+    if not isinstance(meta, dict):
+        raise IndexDamagedError(f"{path}: index metadata ({name}/{META}) is not a JSON object; "
+                                f"{_rebuild_hint(path)}")
     version = meta.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise IndexDamagedError(f"{path}: index metadata has no valid schema version "
+                                f"({version!r}); {_rebuild_hint(path)}")
     if version != SCHEMA_VERSION:
         raise IndexVersionError(
             f"{path}: index has schema version {version}, this clonus_index reads version "
@@ -376,7 +324,7 @@ def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
     schema version. Concurrent first users serialise on the build lock; the
     second finds the first one's index.
     """
-    with _bundled_sources() as corpus_dir:
+    with bundled_sources() as corpus_dir:
         digest = sources_hash([corpus_dir])
         target = Path(path) if path else default_index_dir()
         try:
@@ -386,14 +334,7 @@ def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
         except (IndexNotFoundError, IndexDamagedError, IndexVersionError):
             pass
         try:
-            _prepare_folder(target)
-        except IndexDamagedError:  # a file, or a folder of something else
-            raise CacheError(f"{target}: holds something other than an index; choose another "
-                             "folder with CLONUS_INDEX_DIR=PATH, or use --index PATH") from None
-        except OSError as exc:
-            raise CacheError(_cache_message(target, exc)) from None
-        try:
-            with _build_lock(target, BUILD_LOCK_WAIT):
+            with writing(target, BUILD_LOCK_WAIT):
                 # Another process may have built it while we waited for the lock.
                 with contextlib.suppress(IndexNotFoundError, IndexDamagedError,
                                          IndexVersionError):
@@ -402,7 +343,10 @@ def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
                         return stored
                 corpus = ingest([corpus_dir], relative_to=corpus_dir.parent.parent)
                 _write_generation(corpus, target, digest)
-        except (IndexBusyError, IndexDamagedError):
+        except IndexDamagedError:  # a file, or a folder of something else: nothing was touched
+            raise CacheError(f"{target}: holds something other than an index; choose another "
+                             "folder with CLONUS_INDEX_DIR=PATH, or use --index PATH") from None
+        except (IndexBusyError, IndexVersionError):
             raise
         except OSError as exc:  # includes IndexWriteError: the cache cannot be written
             raise CacheError(_cache_message(target, exc)) from None
@@ -438,7 +382,12 @@ def _cache_message(target: Path, exc: OSError) -> str:
 
 
 @contextlib.contextmanager
-def _bundled_sources() -> Iterator[Path]:
+def bundled_sources() -> Iterator[Path]:
+    """The folder of the bundled article, on disk for as long as the ``with`` lasts.
+
+    Articles in it record their source as ``clonus_index/corpus/<file>``
+    when ingested with ``relative_to=folder.parent.parent``.
+    """
     from importlib import resources
     with resources.as_file(bundled_corpus()) as folder:
         yield Path(folder)

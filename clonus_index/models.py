@@ -140,16 +140,17 @@ class Article:
 
 
 def _apa(article: Article) -> str:
+    """APA from what is known: a part that is not known is left out, never "(n.d.)"."""
     parts = []
     if article.author:
         names = article.author.split()
         initials = " ".join(f"{n[0]}." for n in names[:-1])
         parts.append(f"{names[-1]}, {initials}".strip(", ") + " ")
-    when = "n.d."
     if article.published:
         d = article.published
-        when = f"{d.year}, {_MONTHS_LONG[d.month - 1]} {d.day}"
-    parts.append(f"({when}). {article.title.rstrip('.')}.")
+        parts.append(f"({d.year}, {_MONTHS_LONG[d.month - 1]} {d.day}). ")
+    title = article.title.rstrip(".")
+    parts.append(title if title.endswith(("?", "!")) else f"{title}.")
     if article.publisher:
         parts.append(f" {article.publisher}.")
     if article.url:
@@ -167,15 +168,15 @@ def _mla(article: Article) -> str:
     if not title.endswith(("?", "!", ".")):
         title += "."
     parts.append(f"\u201c{title}\u201d")
-    container = ", ".join(x for x in (article.publisher, article.organization) if x)
-    if container:
-        parts.append(f" {container}")
+    after = [x for x in (article.publisher, article.organization) if x]
     if article.published:
         d = article.published
-        parts.append(f", {d.day} {_MONTHS_SHORT[d.month - 1]} {d.year}")
+        after.append(f"{d.day} {_MONTHS_SHORT[d.month - 1]} {d.year}")
     if article.url:
-        parts.append(f", {article.url}")
-    return "".join(parts) + "."
+        after.append(article.url)
+    if after:  # what follows the title, when anything is known
+        parts.append(f" {', '.join(after)}.")
+    return "".join(parts)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from .citation import parse_cite_block, parse_date, parse_references
 from .errors import IngestError, OutputError
 from .linking import link_references
 from .models import Article, Passage
-from .reading import Document, iter_sources, read_document
+from .reading import Document, iter_sources, read_document, source_name
 from .sections import place_blocks
 from .segment import segment
 
@@ -105,7 +105,8 @@ def ingest(paths: Iterable[str | Path],
 
     Raises ``IngestError`` naming the first file that cannot be read.
     ``progress`` is called once per file, before it is read. With
-    ``relative_to``, articles record their source relative to that folder.
+    ``relative_to``, articles from files inside that folder record their
+    source relative to it (the bundled article's "clonus_index/corpus/...").
     """
     articles: list[Article] = []
     passages: list[Passage] = []
@@ -117,8 +118,8 @@ def ingest(paths: Iterable[str | Path],
         if progress:
             progress(path)
         doc = read_document(path)
-        if relative_to is not None:
-            doc = replace(doc, source=path.relative_to(relative_to).as_posix())
+        if relative_to is not None and path.is_relative_to(relative_to):
+            doc = replace(doc, source=source_name(path.relative_to(relative_to)))
         meta_title = _metadata(doc)["title"]
         base = article_id_for(meta_title)
         aid, n = base, 2
@@ -147,6 +148,16 @@ def write_atomic(path: Path, lines: Iterable[str]) -> None:
     temporary file.
     """
     path = Path(path)
+    tmp = _write_beside(path, lines)
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _naming(path, exc) from None
+
+
+def _write_beside(path: Path, lines: Iterable[str]) -> Path:
+    """Write ``lines`` into a new temporary file beside ``path``, synced; return its path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
         tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}"
@@ -163,13 +174,13 @@ def write_atomic(path: Path, lines: Iterable[str]) -> None:
                 fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise _naming(path, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return tmp
 
 
 def _naming(path: Path, exc: OSError) -> OSError:
@@ -193,11 +204,27 @@ def _check_outputs(passages_path: Path, articles_path: Path) -> None:
 
 def write_jsonl(corpus: Corpus, passages_path: str | Path,
                 articles_path: Optional[str | Path] = None) -> tuple[Path, Path]:
-    """Write one JSON object per passage, and one per article (with its text and references)."""
+    """Write one JSON object per passage, and one per article (with its text and references).
+
+    Both files are written completely before either replaces what was there,
+    so a failure leaves neither written (and an earlier pair as it was).
+    """
     passages_path = Path(passages_path)
     articles_path = Path(articles_path) if articles_path else articles_path_for(passages_path)
     _check_outputs(passages_path, articles_path)
-    write_atomic(passages_path, (json.dumps(p.to_dict(), ensure_ascii=False) for p in corpus.passages))
-    write_atomic(articles_path, (json.dumps(a.to_dict(with_text=True), ensure_ascii=False)
-                                 for a in corpus.articles))
+    done: list[tuple[Path, Path]] = []
+    try:
+        done.append((_write_beside(passages_path, (json.dumps(p.to_dict(), ensure_ascii=False)
+                                                   for p in corpus.passages)), passages_path))
+        done.append((_write_beside(articles_path, (json.dumps(a.to_dict(with_text=True),
+                                                              ensure_ascii=False)
+                                                   for a in corpus.articles)), articles_path))
+        for tmp, path in done:
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise _naming(path, exc) from None
+    finally:
+        for tmp, _ in done:
+            tmp.unlink(missing_ok=True)
     return passages_path, articles_path

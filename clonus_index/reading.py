@@ -8,18 +8,21 @@ reference list and the "cite this article" block; cleaning happens per block.
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import stat
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from .citation import parse_date
 from .cleaning import clean_text, normalise_spaces, unescape
-from .errors import IngestError
+from .errors import IngestError, SkippedSourceWarning
 from .resources import load
 
 __all__ = ["Block", "Document", "read_document", "read_text", "read_html", "iter_sources",
-           "SOURCE_SUFFIXES"]
+           "SOURCE_SUFFIXES", "source_name"]
 
 SOURCE_SUFFIXES = (".txt", ".html", ".htm")
 
@@ -50,32 +53,91 @@ class Document:
     meta: dict = field(default_factory=dict)
 
 
+def source_name(path: str | Path) -> str:
+    """A path as text that any file, terminal or JSON parser takes: bytes of a file name
+    that are not UTF-8 are written as ``\\xNN`` ("latin\\xe9name.txt")."""
+    return os.fsencode(Path(path).as_posix()).decode("utf-8", "backslashreplace")
+
+
 def iter_sources(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Every source file named by ``paths``, folders expanded, in a stable order.
 
     Folders are walked recursively and sorted by relative path, so the same
     folder gives the same article order (and so the same ids) everywhere.
+    What a walk cannot use (a file or subfolder it may not read, a FIFO or a
+    dangling link with an article's suffix) is skipped with a
+    ``SkippedSourceWarning`` naming it; a folder with nothing readable is an
+    error. A file named directly must be readable: it is read or refused.
     """
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted((p for p in path.rglob("*")
-                            if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES),
-                           key=lambda p: p.relative_to(path).as_posix())
-            if not found:
-                raise IngestError(f"{path}: no .txt or .html article files in this folder")
-        elif path.is_file():
-            if path.suffix.lower() not in SOURCE_SUFFIXES:
-                raise IngestError(f"{path}: not an article file; give .txt, .html or .htm files")
-            found = [path]
+            found = _walk(path)
         else:
-            raise IngestError(f"{path}: no such file or folder")
+            _check_named_file(path)
+            found = [path]
         for p in found:
             key = p.resolve()
             if key not in seen:
                 seen.add(key)
                 yield p
+
+
+def _check_named_file(path: Path) -> None:
+    """A path named directly must be a regular article file: say what it is otherwise."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise IngestError(f"{source_name(path)}: is a symbolic link to "
+                              f"{source_name(os.readlink(path))}, which does not exist") from None
+        raise IngestError(f"{source_name(path)}: no such file or folder") from None
+    except OSError as exc:
+        raise IngestError(f"{source_name(path)}: cannot read it ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise IngestError(f"{source_name(path)}: not a regular file (a FIFO, socket or device); "
+                          "give .txt, .html or .htm files or folders of them")
+    if path.suffix.lower() not in SOURCE_SUFFIXES:
+        raise IngestError(f"{source_name(path)}: not an article file; give .txt, .html or .htm "
+                          "files")
+
+
+def _walk(folder: Path) -> list[Path]:
+    """The article files under ``folder``, sorted; what cannot be read is skipped, and said."""
+    found: list[Path] = []
+    skipped = 0
+
+    def skip(path: str | Path, reason: str) -> None:
+        nonlocal skipped
+        skipped += 1
+        warnings.warn(f"{source_name(path)}: skipped, {reason}", SkippedSourceWarning,
+                      stacklevel=2)
+
+    def unreadable(exc: OSError) -> None:
+        skip(exc.filename or folder, f"cannot read this folder ({exc.strerror or exc})")
+
+    for top, _, names in os.walk(folder, onerror=unreadable):
+        for name in names:
+            path = Path(top) / name
+            if path.suffix.lower() not in SOURCE_SUFFIXES:
+                continue
+            if path.is_file():
+                try:
+                    with open(path, "rb"):
+                        found.append(path)
+                except OSError as exc:
+                    skip(path, f"cannot read it ({exc.strerror or exc})")
+            elif path.is_symlink() and not path.exists():
+                skip(path, "a symbolic link to nothing")
+            else:
+                skip(path, "not a regular file")
+    if not found:
+        if skipped:
+            raise IngestError(f"{source_name(folder)}: no readable .txt or .html article files "
+                              f"in this folder ({skipped} skipped)")
+        raise IngestError(f"{source_name(folder)}: no .txt or .html article files in this folder")
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
 
 
 def read_document(path: str | Path) -> Document:
@@ -95,9 +157,9 @@ def read_document(path: str | Path) -> Document:
         ) from None
     try:
         if path.suffix.lower() in (".html", ".htm"):
-            doc = read_html(text, source=path.as_posix())
+            doc = read_html(text, source=source_name(path))
         else:
-            doc = read_text(text, source=path.as_posix())
+            doc = read_text(text, source=source_name(path))
     except RecursionError:
         raise IngestError(f"{path}: the page is nested too deeply to read; "
                           "simplify its HTML") from None

@@ -9,6 +9,7 @@ by Whoosh, with every expansion bounded so no query can run away.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from bisect import bisect_left
@@ -27,8 +28,8 @@ from whoosh.scoring import BM25F
 from whoosh.spelling import ListCorrector
 
 from .errors import IndexDamagedError, QueryError
-from .index import (FIELD_BOOSTS, StoredIndex, bundled_index, make_schema, passage_from_stored,
-                    read_index, sources_hash, write_index)
+from .index import (FIELD_BOOSTS, StoredIndex, bundled_index, bundled_sources, make_schema,
+                    passage_from_stored, read_index, sources_hash, write_index)
 from .pipeline import ingest
 from .models import Article, Hit, Passage
 from .query import (Concept, concepts, inflection_key, is_english_word, mine_abbreviations,
@@ -605,17 +606,24 @@ def open_index(path: Optional[str | Path] = None) -> Index:
 
 
 def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
-                progress=None) -> Index:
+                progress=None, with_bundled: bool = False) -> Index:
     """Ingest ``sources`` (files and folders of .txt/.html) and build an index at ``path``.
 
     The build is atomic: readers of ``path`` see the old index until the new
-    one is complete. Returns the opened new index.
+    one is complete. With ``with_bundled``, the bundled clonus article is
+    indexed too, after ``sources``. Returns the opened new index.
     """
     if isinstance(sources, (str, Path)):
         sources = [sources]
     sources = list(sources)
-    corpus = ingest(sources, progress=progress)
-    write_index(corpus, path, sources_digest=sources_hash(sources))
+    with contextlib.ExitStack() as stack:
+        relative_to = None
+        if with_bundled:
+            corpus_dir = stack.enter_context(bundled_sources())
+            sources.append(corpus_dir)
+            relative_to = corpus_dir.parent.parent
+        corpus = ingest(sources, progress=progress, relative_to=relative_to)
+        write_index(corpus, path, sources_digest=sources_hash(sources))
     return open_index(path)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +128,38 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         return self.process.stderr.read()
+
+
+#: Root writes to read-only folders anyway; without the DAC override
+#: capabilities it is held to the permission bits like anyone else.
+_NO_OVERRIDE = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+                "--ambient-caps=-dac_override,-dac_read_search",
+                "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+def _override_dropped(folder: Path) -> bool:
+    """True when a process under ``_NO_OVERRIDE`` cannot write into read-only ``folder``.
+
+    setpriv exits 0 even where it may not drop capabilities (a container
+    without CAP_SETPCAP), so the tests try it before they trust it.
+    """
+    probe = [*_NO_OVERRIDE, sys.executable, "-c", f"open({str(folder / 'probe')!r}, 'w')"]
+    return subprocess.run(probe, capture_output=True).returncode != 0
+
+
+def cli_held_to_permissions(args, env) -> subprocess.CompletedProcess:
+    """Run the CLI in a process that read-only permissions really stop."""
+    prefix = []
+    if os.geteuid() == 0:
+        probe_dir = Path(env.get("TMPDIR", "/tmp")) / f"clonus-ro-probe-{os.getpid()}"
+        probe_dir.mkdir(mode=0o555, exist_ok=True)
+        try:
+            usable = shutil.which("setpriv") is not None and _override_dropped(probe_dir)
+        finally:
+            shutil.rmtree(probe_dir, ignore_errors=True)
+        if not usable:
+            pytest.skip("running as root, and setpriv cannot take away its write override here")
+        prefix = _NO_OVERRIDE
+    code = "import sys; from clonus_index.cli import main; sys.argv[0] = 'clonus-index'; main()"
+    return subprocess.run([*prefix, sys.executable, "-c", code, *args], env=env,
+                          capture_output=True, text=True, timeout=120)

@@ -115,3 +115,63 @@ def test_mla_container_edge_cases():
     # An abbreviation's dot is no break between site and organisation.
     assert _mla_source(" Dr. Smith's Blog. Jan. 5, 2020.") == {
         "publisher": "Dr. Smith's Blog", "published": dt.date(2020, 1, 5)}
+
+
+KIM_MLA = ('MLA: Kim, Rachel. "Gout in the U.S.: Symptoms and relief." Health Site, 4 Nov. 2022, '
+           'https://example.org/gout. Accessed 5 Dec. 2022.')
+KIM_APA = ("APA: Kim, R. (2022, November 4). Gout in the U.S.: Symptoms and relief. Health Site. "
+           "https://example.org/gout")
+KIM = {"author": "Rachel Kim", "title": "Gout in the U.S.: Symptoms and relief",
+       "publisher": "Health Site", "published": dt.date(2022, 11, 4),
+       "accessed": dt.date(2022, 12, 5), "url": "https://example.org/gout"}
+
+
+@pytest.mark.parametrize("block, expected", [
+    (f"{KIM_MLA} {KIM_APA}", KIM),
+    (f"{KIM_MLA}   {KIM_APA.replace('APA:', 'APA -')}", KIM),
+    (KIM_APA, {**{k: v for k, v in KIM.items() if k != "accessed"}, "author": "R. Kim"}),
+    (KIM_APA.replace("APA:", "APA") + " Retrieved from the site.",
+     {**{k: v for k, v in KIM.items() if k != "accessed"}, "author": "R. Kim"}),
+    ('APA Lee, A. (2021, March 3). "Is gout hereditary?" Joint News.',
+     {"author": "A. Lee", "title": "Is gout hereditary?", "publisher": "Joint News",
+      "published": dt.date(2021, 3, 3)}),
+])
+def test_cite_blocks_with_colons_and_apa_alone(block, expected):
+    assert parse_cite_block("Cite this article: " + block) == expected
+
+
+def test_an_article_with_only_an_apa_block_takes_its_title_and_author(tmp_path):
+    from clonus_index import ingest
+    path = tmp_path / "kim.txt"
+    path.write_text("Symptoms   Gout causes sudden pain in a joint.  It often starts at night.  "
+                    "Cite this article:  " + KIM_APA)
+    (article,) = ingest([path]).articles
+    assert (article.title, article.author) == ("Gout in the U.S.: Symptoms and relief", "R. Kim")
+    assert article.citation("apa") == (
+        "Kim, R. (2022, November 4). Gout in the U.S.: Symptoms and relief. Health Site. "
+        "https://example.org/gout")
+
+
+def test_an_article_without_a_cite_block_is_cited_with_what_is_known(tmp_path):
+    from clonus_index import build_index
+    from click.testing import CliRunner
+    from clonus_index.cli import cli
+    path = tmp_path / "one.txt"
+    path.write_text("Gout causes sudden pain in a joint.  It often starts at night.")
+    index = build_index([path], tmp_path / "ix")
+    article = index.search("gout")[0].passage.article
+    assert article.citation("apa") == "one."
+    assert article.citation("mla") == "\u201cone.\u201d"
+    shown = CliRunner().invoke(cli, ["search", "gout", "--index", str(tmp_path / "ix")]).stdout
+    assert "   Source: one.\n" in shown and "n.d." not in shown
+
+
+def test_a_reference_with_a_volume_range_keeps_the_journal_out_of_the_title():
+    ref = parse_reference(
+        "Rompe, J. D., Furia, J., & Maffulli, N. (2008). Shock wave therapy as a treatment of "
+        "nonunions, avascular necrosis, and delayed healing of stress fractures. British Medical "
+        "Bulletin, 81\u201382, 183\u2013208.")
+    assert ref.title == ("Shock wave therapy as a treatment of nonunions, avascular necrosis, "
+                         "and delayed healing of stress fractures")
+    assert (ref.journal, ref.volume, ref.issue, ref.pages) == (
+        "British Medical Bulletin", "81\u201382", None, "183\u2013208")

@@ -181,6 +181,38 @@ def test_version_and_help(runner):
         assert "Example" in sub, command
 
 
+def test_no_arguments_prints_help_and_succeeds(runner):
+    result = run(runner)
+    assert result.exit_code == 0 and result.stdout == run(runner, "-h").stdout
+    assert "Commands:" in result.stdout
+
+
+def test_build_help_does_not_claim_a_default_index(runner):
+    text = " ".join(run(runner, "build", "-h").stdout.split())
+    assert "--index PATH Index folder to write (required)" in text
+    assert "bundled clonus article, indexed in the user cache" not in text
+    assert "--with-bundled" in text
+
+
+def test_build_with_the_bundled_article_beside_your_own(runner, tmp_path, data_dir):
+    index = tmp_path / "ix"
+    mine = tmp_path / "mine" / "shingles.txt"
+    mine.parent.mkdir()
+    shutil.copy(data_dir / "shingles.txt", mine)
+    result = run(runner, "build", str(mine), "--with-bundled", "--index", str(index))
+    assert result.stderr.strip().endswith(f"from 2 article(s) into {index}")
+    info = json.loads(run(runner, "info", "--json", "--index", str(index)).stdout)
+    assert [(a["id"], a["source"]) for a in info["articles"]] == [
+        ("shingles", str(mine)),
+        ("what-is-clonus", "clonus_index/corpus/mnt-what-is-clonus.txt")]
+    hits = json.loads(run(runner, "search", "botox ankle", "--json", "--index", str(index)).stdout)
+    assert hits["hits"][0]["passage"]["id"] == "what-is-clonus-p20"
+    alone = run(runner, "build", "--with-bundled", "--index", str(tmp_path / "only"))
+    assert alone.exit_code == 0 and "28 passages from 1 article(s)" in alone.stderr
+    nothing = runner.invoke(cli, ["build", "--index", str(tmp_path / "none")])
+    assert nothing.exit_code == 2 and "name the articles to index" in nothing.stderr
+
+
 def _installed_command():
     command = Path(sys.executable).parent / "clonus-index"
     assert command.exists(), "install the project first: pip install '.[test]'"

@@ -84,3 +84,21 @@ def test_readme_names_every_extra_the_package_has():
     for extra in extras:
         assert f'pip install "clonus-index[{extra}]"' in README, extra
     assert set(readme_examples.NEEDS.values()) == extras
+
+
+def test_readme_says_how_to_run_the_examples_after_the_setup():
+    section = README.split("## Set-up: two commands", 1)[1].split("\n## ", 1)[0]
+    assert ". .venv/bin/activate" in section and ".venv/bin/clonus-index" in section
+
+
+def test_readme_own_articles_example_works_as_written(tmp_path, monkeypatch, data_dir):
+    block = README.split("**Your own articles.**", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line.split("#", 1)[0]) for line in block.strip().splitlines()]
+    (tmp_path / "my-articles").mkdir()
+    (tmp_path / "my-articles" / "gout.html").write_bytes((data_dir / "gout.html").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        assert command[0] == "clonus-index"
+        result = CliRunner().invoke(cli, command[1:])
+        assert result.exit_code == 0, (command, result.output)
+    assert "gout" in result.stdout.lower()

@@ -1,5 +1,6 @@
 import errno
 import json
+import re
 import os
 import subprocess
 import sys
@@ -186,3 +187,22 @@ def test_two_first_users_of_the_bundled_corpus_both_succeed(tmp_path):
     assert [p.returncode for p in procs] == [0, 0, 0], outs
     assert len({out for out, _ in outs}) == 1
     assert len(_generations(tmp_path / "fresh")) == 1
+
+
+@pytest.mark.parametrize("meta, message", [
+    ("[]", "is not a JSON object"), ("null", "is not a JSON object"),
+    ('"text"', "is not a JSON object"), ("3", "is not a JSON object"),
+    ('{"schema_version": "1"}', "has no valid schema version ('1')"),
+    ('{"schema_version": true}', "has no valid schema version (True)"),
+    ("{}", "has no valid schema version (None)"),
+])
+def test_metadata_of_the_wrong_shape_is_named_and_the_bundled_index_rebuilds(
+        tmp_path, monkeypatch, meta, message):
+    path = tmp_path / "bundled"
+    monkeypatch.setenv("CLONUS_INDEX_DIR", str(path))
+    first = open_index()
+    (first._stored.generation / "meta.json").write_text(meta)
+    with pytest.raises(IndexDamagedError, match=re.escape(message) + ".*rebuild it with"):
+        open_index(path)
+    assert len(open_index()) == len(first)  # the bundled index rebuilt itself
+    assert open_index()._stored.generation != first._stored.generation

@@ -126,3 +126,18 @@ def test_ingest_script_rejects_bad_input_in_one_line(tmp_path, make, message):
     (line,) = run.stderr.strip().splitlines()
     assert line.startswith("Error: ") and message in line
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_jsonl_output_is_all_or_nothing(tmp_path, seed_corpus):
+    """When the articles file cannot be written, the passages file is not written either."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a folder should be")
+    passages = tmp_path / "p.jsonl"
+    with pytest.raises(OSError):
+        write_jsonl(seed_corpus, passages, blocker / "sub" / "a.jsonl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+    passages.write_text("earlier\n")
+    with pytest.raises(OSError):
+        write_jsonl(seed_corpus, passages, blocker / "sub" / "a.jsonl")
+    assert passages.read_text() == "earlier\n"  # the earlier output stands, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "p.jsonl"]

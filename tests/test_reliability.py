@@ -20,6 +20,8 @@ from clonus_index import (CacheError, IndexDamagedError, IndexWriteError, build_
 from clonus_index.cli import cli
 from clonus_index.index import CURRENT, write_index
 
+from conftest import cli_held_to_permissions
+
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = "botox stroke ankle"
 
@@ -111,6 +113,29 @@ def test_kill_9_during_a_build_keeps_the_previous_index(tmp_path, two_corpora, s
     assert _answer(path)[0] == len(clonus_index.ingest([b]).passages) > before[0]
     assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
     assert len([p for p in path.iterdir() if p.name.startswith("gen-")]) <= 2
+
+
+@pytest.mark.slow
+def test_a_first_build_killed_mid_way_leaves_nothing_after_the_next_build(tmp_path, two_corpora):
+    """The half-written generation of a killed build lives no longer than the next build."""
+    a, b = two_corpora
+    path = tmp_path / "ix"
+    script = tmp_path / "killed_build.py"
+    script.write_text(_KILLED_BUILD)
+    proc = subprocess.Popen([sys.executable, str(script), "writing", str(b), str(path)],
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    (unfinished,) = [p for p in path.iterdir() if p.name.endswith(".tmp")]
+    with pytest.raises(clonus_index.IndexNotFoundError, match="holds no finished index; rebuild"):
+        open_index(path)
+    build_index([a], path)
+    assert not unfinished.exists()
+    assert [p.name for p in path.iterdir() if p.name.startswith("gen-")] == [
+        (path / CURRENT).read_text().strip()]
 
 
 # ---------------------------------------------------------------------------
@@ -263,6 +288,7 @@ def test_cli_reports_a_failed_build_in_one_line(tmp_path, seed_path, monkeypatch
     assert result.stderr.strip() == (
         f"Error: {tmp_path / 'ix'}: could not write the index (No space left on device); nothing "
         "was written. Free some space, or choose another folder with --index PATH")
+    assert not (tmp_path / "ix").exists()  # "nothing was written": no folder, no lock left
 
 
 def test_unusable_cache_folder_says_how_to_choose_another(tmp_path, monkeypatch):
@@ -289,47 +315,12 @@ def test_full_cache_folder_says_how_to_choose_another(tmp_path, monkeypatch):
         open_index()
 
 
-#: Root writes to read-only folders anyway; without the DAC override
-#: capabilities it is held to the permission bits like anyone else.
-_NO_OVERRIDE = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
-                "--ambient-caps=-dac_override,-dac_read_search",
-                "--bounding-set=-dac_override,-dac_read_search", "--"]
-
-
-def _override_dropped(folder: Path) -> bool:
-    """True when a process under ``_NO_OVERRIDE`` cannot write into read-only ``folder``.
-
-    setpriv exits 0 even where it may not drop capabilities (a container
-    without CAP_SETPCAP), so the tests try it before they trust it.
-    """
-    probe = [*_NO_OVERRIDE, sys.executable, "-c", f"open({str(folder / 'probe')!r}, 'w')"]
-    return subprocess.run(probe, capture_output=True).returncode != 0
-
-
-def _cli_held_to_permissions(args, env) -> subprocess.CompletedProcess:
-    """Run the CLI in a process that read-only permissions really stop."""
-    prefix = []
-    if os.geteuid() == 0:
-        probe_dir = Path(env.get("TMPDIR", "/tmp")) / f"clonus-ro-probe-{os.getpid()}"
-        probe_dir.mkdir(mode=0o555, exist_ok=True)
-        try:
-            usable = shutil.which("setpriv") is not None and _override_dropped(probe_dir)
-        finally:
-            shutil.rmtree(probe_dir, ignore_errors=True)
-        if not usable:
-            pytest.skip("running as root, and setpriv cannot take away its write override here")
-        prefix = _NO_OVERRIDE
-    code = "import sys; from clonus_index.cli import main; sys.argv[0] = 'clonus-index'; main()"
-    return subprocess.run([*prefix, sys.executable, "-c", code, *args], env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_read_only_cache_folder(tmp_path):
     cache = tmp_path / "ro"
     cache.mkdir()
     cache.chmod(0o555)
     env = dict(_env(), CLONUS_INDEX_DIR=str(cache / "index"))
-    result = _cli_held_to_permissions(["search", "clonus"], env)
+    result = cli_held_to_permissions(["search", "clonus"], env)
     assert result.returncode == 1, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "choose another folder" in line and "CLONUS_INDEX_DIR" in line
@@ -346,7 +337,7 @@ def test_an_existing_index_in_a_read_only_folder_still_answers(tmp_path, seed_pa
         p.chmod(0o555 if p.is_dir() else 0o444)
     try:
         assert _answer(path) == before
-        result = _cli_held_to_permissions(["search", QUERY, "--index", str(path), "--json"],
+        result = cli_held_to_permissions(["search", QUERY, "--index", str(path), "--json"],
                                           _env())
         assert result.returncode == 0, result.stderr
         assert [h["passage"]["id"] for h in json.loads(result.stdout)["hits"]] == before[1]
