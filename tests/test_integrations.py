@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from langchain_core.documents import Document
@@ -10,8 +11,10 @@ from langchain_core.retrievers import BaseRetriever as LangChainRetriever
 from llama_index.core.retrievers import BaseRetriever as LlamaIndexRetriever
 from llama_index.core.schema import MetadataMode, NodeWithScore, TextNode
 
-from clonus_index import QueryError
+from clonus_index import QueryError, build_index
 from clonus_index.integrations import langchain, llamaindex
+
+from conftest import SEED
 
 QUESTION = "botox for ankle clonus"
 APA = ("Johnson, J. (2018, June 8). What is clonus? Everything you need to know. "
@@ -87,3 +90,21 @@ def test_llamaindex_retriever_errors(seed_index):
         llamaindex.ClonusRetriever(index=seed_index).retrieve("  ")
     with pytest.raises(ValueError, match="similarity_top_k must be a whole number of 1 or more"):
         llamaindex.ClonusRetriever(index=seed_index, similarity_top_k=0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda path: (langchain.ClonusRetriever(index=path, k=1),
+                  lambda r, q: [d.metadata["article_id"] for d in r.invoke(q)]),
+    lambda path: (llamaindex.ClonusRetriever(index=path, similarity_top_k=1),
+                  lambda r, q: [n.node.metadata["article_id"] for n in r.retrieve(q)]),
+], ids=["langchain", "llamaindex"])
+def test_retrievers_follow_a_rebuilt_index(tmp_path, data_dir, make):
+    path = tmp_path / "index"
+    build_index([SEED], path)
+    retriever, articles = make(path)
+    assert articles(retriever, "shingles rash") != ["shingles"]
+    build_index([SEED, data_dir / "shingles.txt"], path)
+    deadline = time.monotonic() + 5
+    while articles(retriever, "shingles rash") != ["shingles"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert articles(retriever, "shingles rash") == ["shingles"]

@@ -16,10 +16,10 @@ from langchain_core.callbacks import (AsyncCallbackManagerForRetrieverRun,
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from ..searching import Index
-from ..serving import as_index, hit_metadata
+from ..serving import Catalog, as_index, hit_metadata
 
 __all__ = ["ClonusRetriever"]
 
@@ -29,7 +29,8 @@ class ClonusRetriever(BaseRetriever):
 
     ``index`` is an opened ``Index``, an index folder, or None for the
     bundled article; ``k`` is how many passages to return; ``section``
-    keeps only one section's passages. Each document's ``page_content`` is
+    keeps only one section's passages. A rebuilt index is searched within a
+    second of its build finishing. Each document's ``page_content`` is
     the passage text and its ``metadata`` says where it came from: ``id``,
     ``article_id``, ``section``, ``subsection``, ``score``, ``rank``,
     ``title``, ``url``, ``citation`` (``apa`` and ``mla``) and ``references``.
@@ -40,13 +41,18 @@ class ClonusRetriever(BaseRetriever):
     k: int = Field(default=4, ge=1)
     section: Optional[str] = None
 
+    _catalog: Catalog = PrivateAttr()
+
     @field_validator("index", mode="before")
     @classmethod
     def _open(cls, value: Union[Index, str, Path, None]) -> Index:
         return as_index(value)
 
+    def model_post_init(self, context: Any) -> None:
+        self._catalog = Catalog(self.index)  # follows rebuilds of the index
+
     def _search(self, query: str) -> list[Document]:
-        hits = self.index.search(query, limit=self.k, section=self.section)
+        hits = self._catalog.fresh().search(query, limit=self.k, section=self.section)
         return [Document(page_content=h.passage.text, metadata=hit_metadata(h), id=h.passage.id)
                 for h in hits]
 

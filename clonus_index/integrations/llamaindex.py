@@ -14,7 +14,7 @@ from typing import Optional
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from ..serving import IndexLike, as_index, hit_metadata
+from ..serving import Catalog, IndexLike, hit_metadata
 
 __all__ = ["ClonusRetriever"]
 
@@ -28,7 +28,8 @@ class ClonusRetriever(BaseRetriever):
 
     ``index`` is an opened ``Index``, an index folder, or None for the
     bundled article; ``similarity_top_k`` is how many passages to return;
-    ``section`` keeps only one section's passages. Each node's text is the
+    ``section`` keeps only one section's passages. A rebuilt index is searched
+    within a second of its build finishing. Each node's text is the
     passage and its metadata the same as the LangChain retriever's: ``id``,
     ``article_id``, ``section``, ``subsection``, ``score``, ``rank``,
     ``title``, ``url``, ``citation`` (``apa`` and ``mla``) and ``references``.
@@ -40,13 +41,14 @@ class ClonusRetriever(BaseRetriever):
                 or similarity_top_k < 1:
             raise ValueError(f"similarity_top_k must be a whole number of 1 or more, "
                              f"not {similarity_top_k!r}")
-        self.index = as_index(index)
+        self._catalog = Catalog(index)  # follows rebuilds of the index
+        self.index = self._catalog.index
         self.similarity_top_k = similarity_top_k
         self.section = section
         super().__init__(**kwargs)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        hits = self.index.search(query_bundle.query_str, limit=self.similarity_top_k,
+        hits = self._catalog.fresh().search(query_bundle.query_str, limit=self.similarity_top_k,
                                  section=self.section)
         return [NodeWithScore(node=TextNode(id_=h.passage.id, text=h.passage.text,
                                             metadata=hit_metadata(h),
