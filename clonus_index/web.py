@@ -34,8 +34,10 @@ __all__ = ["create_app", "serve", "binding_problem", "TOKEN_ENV", "MAX_REQUEST_L
 #: The bearer token every request must carry, when set (required off loopback).
 TOKEN_ENV = "CLONUS_INDEX_TOKEN"
 MIN_TOKEN_CHARS = 16
-#: The request line and headers together are refused beyond this many bytes.
-MAX_REQUEST_LINE = 64 * 1024
+#: The request line and headers together are refused beyond this many bytes:
+#: room for any query the library takes (20,000 characters, up to 12 bytes
+#: each once UTF-8 and percent-encoded), and no more.
+MAX_REQUEST_LINE = 256 * 1024
 #: How ``serve --workers N`` hands its settings to each worker process.
 _SETTINGS_ENV = "CLONUS_INDEX_SERVE_SETTINGS"
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -134,8 +135,12 @@ def test_requests_are_bounded(server):
     too_long = get(server, "/search", q="a" * (MAX_QUERY_CHARS + 1))
     assert too_long.status_code == 400
     assert too_long.json()["detail"].startswith("query is too long (20001 characters)")
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    connection.request("GET", "/search?q=" + "a" * 100_000)  # beyond the request-line bound
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    widest = urllib.parse.urlencode({"q": "\U0001f600" * MAX_QUERY_CHARS})  # 240,002 bytes
+    connection.request("GET", "/search?" + widest)
+    answer = connection.getresponse()
+    assert answer.status == 200 and json.loads(answer.read())["hits"] == []
+    connection.request("GET", "/search?q=" + "a" * 300_000)  # beyond the request-line bound
     assert connection.getresponse().status == 400
     connection.close()
     with_body = httpx.request("GET", server.url + "/search?q=clonus", content=b"x" * 10)
