@@ -25,7 +25,7 @@ from .pipeline import ingest, write_jsonl
 from .output import (dumps, format_hit, format_info, format_passage, format_report,
                      passage_lines, printable)
 from .reading import iter_sources
-from .searching import Index, build_index, open_index
+from .searching import DEFAULT_LIMIT, Index, build_index, open_index
 from .serving import cited_passage
 
 __all__ = ["cli", "main"]
@@ -136,16 +136,20 @@ def cli(ctx: click.Context) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("--limit", "-n", type=int, default=5, show_default=True,
+@click.option("--limit", "-n", type=int, default=DEFAULT_LIMIT, show_default=True,
               help="How many passages to return.")
+@click.option("--offset", type=int, default=0, show_default=True,
+              help="Skip this many passages first (the next page: --offset 10).")
 @click.option("--section", "-s", metavar="NAME",
               help="Only passages of this section (e.g. Treatment).")
+@click.option("--article", "-a", metavar="ID",
+              help="Only passages of this article (ids: clonus-index info).")
 @click.option("--explain", is_flag=True, help="Show the parsed query and what each hit matched.")
 @json_option
 @index_option
 @_errors
-def search(query: str, limit: int, section: Optional[str], explain: bool, as_json: bool,
-           index_path: Optional[Path]) -> None:
+def search(query: str, limit: int, offset: int, section: Optional[str], article: Optional[str],
+           explain: bool, as_json: bool, index_path: Optional[Path]) -> None:
     """Rank passages for QUERY: a plain question or Whoosh query syntax.
 
     \b
@@ -153,9 +157,11 @@ def search(query: str, limit: int, section: Optional[str], explain: bool, as_jso
         clonus-index search "what causes clonus"
         clonus-index search "ankle test" --section diagnosis --json
         clonus-index search '"muscle relaxers" OR sedatives' --explain
+        clonus-index search "treatment" --limit 10 --offset 10
     """
     index = _open(index_path)
-    results = index.search(query, limit=limit, section=section, explain=explain)
+    results = index.search(query, limit=limit, section=section, explain=explain,
+                           offset=offset, article=article)
     if as_json:
         data = results.to_dict()
         if explain:

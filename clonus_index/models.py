@@ -198,6 +198,11 @@ class Passage:
     links: tuple[ReferenceLink, ...] = ()
 
     @property
+    def article_id(self) -> str:
+        """The id of the passage's article (``article_id`` in its JSON)."""
+        return self.article.id
+
+    @property
     def references(self) -> tuple[Reference, ...]:
         """The supporting references themselves, strongest link first."""
         refs = (self.article.reference(link.reference_id) for link in self.links)

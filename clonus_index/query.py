@@ -44,7 +44,25 @@ def validate(query: object, limit: object = 10) -> str:
                          f"keep it under {MAX_QUERY_CHARS} characters")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise QueryError(f"limit must be a whole number of 1 or more, not {limit!r}")
-    return query
+    return _without_surrogates(query)
+
+
+def _without_surrogates(text: str) -> str:
+    """``text`` with undecodable bytes and lone surrogates as U+FFFD.
+
+    A command-line argument that is not UTF-8 reaches Python as surrogate
+    escapes ("\udcff"), which no UTF-8 output can print; the query is
+    echoed back in results, so it is made printable once, here.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate that is no escaped byte
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
 
 
 def uses_syntax(query: str) -> bool:

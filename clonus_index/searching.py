@@ -10,8 +10,10 @@ by Whoosh, with every expansion bounded so no query can run away.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import threading
+import time
 from bisect import bisect_left
 from functools import lru_cache
 from collections import Counter
@@ -21,13 +23,14 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from whoosh import highlight, query as wq
-from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.collectors import TermsCollector, TopCollector
 from whoosh.fields import Schema
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.scoring import BM25F
 from whoosh.spelling import ListCorrector
 
-from .errors import IndexDamagedError, QueryError
+from .errors import IndexDamagedError, IndexStateError, QueryError
+from .index_folder import current_generation
 from .index import (FIELD_BOOSTS, StoredIndex, bundled_index, bundled_sources, make_schema,
                     passage_from_stored, read_index, sources_hash, write_index)
 from .pipeline import ingest
@@ -39,15 +42,32 @@ from .sections import asks_definition, intent_kinds
 from .segment import split_sentences
 
 __all__ = ["Index", "Results", "open_index", "build_index", "search", "SEARCH_SECONDS",
-           "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE"]
+           "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE", "MAX_QUERY_TERMS", "MAX_TERMS",
+           "MAX_EXPANDED_POSTINGS", "MAX_BOOST",
+           "MAX_RESULTS", "DEFAULT_LIMIT"]
 
 #: Fields a query may name, and the ones plain questions search.
 PUBLIC_FIELDS = ("text", "subsection", "section", "title")
-#: A search stops collecting after this long and returns what it has.
+#: A search stops collecting after this long and returns what it has: a
+#: safety net for hostile input; the caps below bound an ordinary search first.
 SEARCH_SECONDS = 2.0
 #: Wildcard, prefix, range and fuzzy terms expand to at most this many terms.
 MAX_EXPANSIONS = 128
 MAX_FUZZY_DISTANCE = 2
+#: A query-language query keeps its first this many terms (as a plain question
+#: keeps its first ``MAX_QUERY_WORDS`` words) ...
+MAX_QUERY_TERMS = 64
+#: ... and expands to at most this many terms in all.
+MAX_TERMS = 512
+#: ... whose postings (passages per term, summed) stay under this.
+MAX_EXPANDED_POSTINGS = 50_000
+#: A boost (``clonus^3``) is clamped to 0 .. this.
+MAX_BOOST = 100.0
+#: How many hits are returned when no limit is given (API and CLI alike).
+DEFAULT_LIMIT = 10
+#: ``offset + limit`` may be at most this: hits are ranked among this many
+#: candidates at most.
+MAX_RESULTS = 1000
 #: A word the index lacks also searches index words that extend it by at most
 #: this many letters ("rhythm" -> "rhythmic").
 MAX_DERIVED_SUFFIX = 3
@@ -90,6 +110,28 @@ class _Mark(highlight.Formatter):
         return f"**{highlight.get_text(text, token, replace)}**"
 
 
+class _Candidates(TopCollector):
+    """The top ``limit`` matches among the allowed documents, collected until a deadline.
+
+    Filtering here rather than in the query keeps Whoosh's block-quality
+    skipping (which ``Require`` with a top-N collector trips over) out of it;
+    at the deadline collection stops and keeps what it has.
+    """
+
+    def __init__(self, limit: int, allow: Optional[set[int]], deadline: float):
+        super().__init__(limit=limit)
+        self._allow = allow
+        self._deadline = deadline
+
+    def matches(self):
+        allow = self._allow
+        for n, sub_docnum in enumerate(super().matches()):
+            if not n % 64 and time.monotonic() > self._deadline:
+                return
+            if allow is None or self.offset + sub_docnum in allow:
+                yield sub_docnum
+
+
 class Results(list):
     """The hits of one search, best first, plus how the query was understood.
 
@@ -98,17 +140,24 @@ class Results(list):
     """
 
     def __init__(self, hits: Iterable[Hit], query: str, corrected_query: Optional[str],
-                 parsed: str, section: Optional[str]):
+                 parsed: str, section: Optional[str], article: Optional[str] = None,
+                 offset: int = 0):
         super().__init__(hits)
         self.query = query
         self.corrected_query = corrected_query
         self.parsed = parsed
         self.section = section
+        self.article = article
+        self.offset = offset
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"query": self.query, "corrected_query": self.corrected_query}
         if self.section:
             data["section"] = self.section
+        if self.article:
+            data["article"] = self.article
+        if self.offset:
+            data["offset"] = self.offset
         data["hits"] = [h.to_dict() for h in self]
         return data
 
@@ -136,8 +185,13 @@ class Index:
     """
 
     def __init__(self, stored: StoredIndex):
-        self._stored = stored
         self._lock = threading.Lock()
+        self._closed = False
+        self._load(stored)
+
+    def _load(self, stored: StoredIndex) -> None:
+        """Read what search needs from ``stored`` and make it the index served."""
+        self._stored = stored
         self._searcher = stored.ix.searcher(weighting=BM25F())
         self._schema = stored.ix.schema
         reader = self._searcher.reader()
@@ -194,8 +248,39 @@ class Index:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._passages)} passages"
+        return (f"<Index {str(self.path)!r} {self._stored.generation.name} "
+                f"{len(self._stored.articles)} article(s), {state}>")
+
     def close(self) -> None:
-        self._searcher.close()
+        """Release the index files. Searching a closed index raises ``IndexStateError``."""
+        with self._lock:
+            self._closed = True
+            self._searcher.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise IndexStateError(f"{self.path}: this index was closed; open it again with "
+                                  "clonus_index.open_index(PATH)")
+
+    def refresh(self) -> bool:
+        """Serve the index's newest generation if a build replaced it since it was opened.
+
+        Returns True when it switched to a new generation, False when the
+        generation served is still the current one. Searches already running
+        finish on the generation they started on.
+        """
+        self._check_open()
+        if current_generation(self.path) in (None, self._stored.generation.name):
+            return False
+        stored = read_index(self.path)
+        with self._lock:
+            self._check_open()
+            old = self._searcher
+            self._load(stored)
+            old.close()
+        return True
 
     def articles(self) -> list[Article]:
         return list(self._stored.articles.values())
@@ -240,35 +325,56 @@ class Index:
 
     # -- search ----------------------------------------------------------------
 
-    def search(self, query: str, limit: int = 10, section: Optional[str] = None,
-               explain: bool = False) -> Results:
+    def search(self, query: str, limit: int = DEFAULT_LIMIT, section: Optional[str] = None,
+               explain: bool = False, offset: int = 0, article: Optional[str] = None) -> Results:
         """Ranked hits for ``query``, best first (a ``Results`` list of ``Hit``).
 
-        ``section`` keeps only passages of that section (its name or its kind,
-        any case). Raises ``QueryError`` (a ``ValueError``) for an empty query,
-        a limit below 1 or an unknown section.
+        ``limit`` hits are returned after skipping the first ``offset`` (for
+        paging; ``offset + limit`` is at most ``MAX_RESULTS``). ``section``
+        keeps only passages of that section (its name or its kind, any case),
+        ``article`` only passages of the article with that id. Raises
+        ``QueryError`` (a ``ValueError``) for an empty query, a limit below 1,
+        a negative offset, or an unknown section or article, and
+        ``IndexStateError`` once the index is closed.
         """
+        deadline = time.monotonic() + SEARCH_SECONDS
         query = validate(query, limit)
-        filter_q = self._section_filter(section)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise QueryError(f"offset must be a whole number of 0 or more, not {offset!r}")
+        if offset + limit > MAX_RESULTS:
+            raise QueryError(f"offset + limit is {offset + limit}; at most {MAX_RESULTS} hits "
+                             "can be ranked: narrow the query, or use --section or --article")
         with self._lock:
+            self._check_open()
+            allow = self._allowed(section, article)
             plan = self._plan(query)
-            found = self._run(plan.query, filter_q)
-            if not found and plan.concepts:
+            wanted = max(CANDIDATES, offset + limit)
+            found = self._run(plan.query, allow, wanted, deadline)
+            if not found and plan.concepts and time.monotonic() < deadline:
                 plan = self._fuzzy_plan(plan)
-                found = self._run(plan.query, filter_q)
-            ranked = self._rerank(found, plan)[:limit]
+                found = self._run(plan.query, allow, wanted, deadline)
+            ranked = self._rerank(found, plan)[offset:offset + limit]
             hits = [self._hit(rank, score, hit, plan, explain)
-                    for rank, (score, hit) in enumerate(ranked, 1)]
-        return Results(hits, query, plan.corrected, str(plan.query), section)
+                    for rank, (score, hit) in enumerate(ranked, offset + 1)]
+        return Results(hits, query, plan.corrected, str(plan.query), section, article, offset)
 
-    def _section_filter(self, section: Optional[str]):
-        if section is None:
-            return None
-        key = section.strip().lower()
-        if key not in self._section_keys:
-            raise QueryError(f"unknown section {section!r}; choose one of: "
-                             + ", ".join(self._sections))
-        return wq.Term("section_key", key)
+    def _allowed(self, section: Optional[str], article: Optional[str]) -> Optional[set[int]]:
+        """The document numbers the filters let through; None when there is no filter."""
+        allow: Optional[set[int]] = None
+        reader = self._searcher.reader()
+        if section is not None:
+            key = section.strip().lower() if isinstance(section, str) else None
+            if key not in self._section_keys:
+                raise QueryError(f"unknown section {section!r}; choose one of: "
+                                 + ", ".join(self._sections))
+            allow = set(reader.postings("section_key", key).all_ids())
+        if article is not None:
+            if not isinstance(article, str) or article not in self._stored.articles:
+                raise QueryError(f"unknown article {article!r}; list article ids with: "
+                                 "clonus-index info")
+            ids = set(reader.postings("article_id", article).all_ids())
+            allow = ids if allow is None else allow & ids
+        return allow
 
     # -- planning --------------------------------------------------------------
 
@@ -422,15 +528,18 @@ class Index:
         return tuple(found)
 
     def _fuzzy_plan(self, plan: _Plan) -> _Plan:
-        """Last resort when nothing matched: each word within one or two edits.
+        """Last resort when nothing matched: each misspelt word within one or two edits.
 
-        Only the first ``MAX_CORRECTIONS`` words are tried, as in ``_correct``.
+        An ordinary English word is no misspelling: "beat" is not searched as
+        "best" or "heat", as ``_correct`` keeps it too. Only the first
+        ``MAX_CORRECTIONS`` words are tried, as in ``_correct``.
         """
         words = [w for c in plan.concepts for w in c.word.split()
-                 if MAX_CORRECTED_LENGTH >= len(w) >= 4][:MAX_CORRECTIONS]
+                 if MAX_CORRECTED_LENGTH >= len(w) >= 4 and not is_english_word(w)]
+        words = words[:MAX_CORRECTIONS]
         parts = [wq.FuzzyTerm("words", w, maxdist=1 if len(w) < 7 else 2, prefixlength=1)
                  for w in words]
-        return replace(plan, query=self._bounded(wq.Or(parts)) if parts else wq.NullQuery)
+        return replace(plan, query=self._bounded(wq.Or(parts), _Budget()) if parts else wq.NullQuery)
 
     def _parse_syntax(self, query: str):
         """Parse query-language input over the public fields; None if it yields nothing."""
@@ -438,50 +547,73 @@ class Index:
         parser = MultifieldParser(list(PUBLIC_FIELDS), schema, fieldboosts=FIELD_BOOSTS,
                                   group=OrGroup)
         parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped below
+        # Parsing costs time in proportion to the text: only the words that
+        # can be kept (see ``_bounded``) are parsed.
+        words = query.split()
+        if len(words) > MAX_QUERY_TERMS:
+            query = " ".join(words[:MAX_QUERY_TERMS])
         try:
             parsed = parser.parse(query)
         except Exception:  # malformed syntax: search its words instead
             return None
-        parsed = _lift_nots(self._bounded(parsed)).normalize()
-        if parsed is wq.NullQuery or not (list(parsed.iter_all_terms())
-                                          or isinstance(parsed, wq.Every)):
+        parsed = _lift_nots(self._bounded(parsed, _Budget())).normalize()
+        if parsed is wq.NullQuery or not list(parsed.iter_all_terms()):
             return None
         return parsed
 
-    def _bounded(self, q):
-        """Cap every expanding term (wildcard, prefix, fuzzy, range) to ``MAX_EXPANSIONS``."""
+    def _bounded(self, q, budget: "_Budget"):
+        """``q`` with every expansion bounded, before any matcher is built.
+
+        A pattern without a letter or digit (``*``, ``***``, ``?*``,
+        ``title:*``) would match every passage and says nothing: it is
+        dropped. Wildcard, prefix, range and fuzzy terms expand to at most
+        ``MAX_EXPANSIONS`` index terms; past the first ``MAX_QUERY_TERMS``
+        terms, or ``MAX_TERMS`` expanded ones, the rest of the query is
+        dropped; boosts are clamped to ``MAX_BOOST``.
+        """
+        if isinstance(q, wq.Every):
+            return wq.NullQuery
+        if hasattr(q, "boost"):
+            q.boost = _clamped_boost(q.boost)
+        if not q.is_leaf():
+            return q.apply(lambda child: self._bounded(child, budget))
+        if budget.leaves <= 0 or budget.terms <= 0:
+            return wq.NullQuery
+        budget.leaves -= 1
+        if isinstance(q, (wq.Wildcard, wq.Prefix)) and not any(c.isalnum() for c in q.text):
+            return wq.NullQuery
         if isinstance(q, wq.FuzzyTerm):
             q.maxdist = min(q.maxdist, MAX_FUZZY_DISTANCE)
         if isinstance(q, wq.MultiTerm):
             reader = self._searcher.reader()
-            terms = list(islice(q._btexts(reader), MAX_EXPANSIONS))
+            terms = []
+            for term in islice(q._btexts(reader), min(MAX_EXPANSIONS, budget.terms)):
+                budget.postings -= reader.doc_frequency(q.fieldname, term)
+                if budget.postings < 0:
+                    break
+                terms.append(term)
+            budget.terms -= len(terms)
             if not terms:
                 return wq.NullQuery
             return wq.Or([wq.Term(q.fieldname, t, boost=q.boost) for t in terms])
-        if q.children():
-            return q.apply(self._bounded)
+        budget.terms -= max(1, len(getattr(q, "words", ())))
         return q
 
     # -- running ---------------------------------------------------------------
 
-    def _run(self, q, filter_q):
-        if q is wq.NullQuery:
+    def _run(self, q, allow: Optional[set[int]], wanted: int, deadline: float):
+        """The ``wanted`` best BM25F matches of ``q`` among ``allow``, as Whoosh hits.
+
+        Only the top matches are scored and kept: nothing counts every match.
+        """
+        if q is wq.NullQuery or (allow is not None and not allow):
             return []
-        if filter_q is not None:
-            # In the query rather than as a collector filter: Whoosh 2.7's time
-            # limit wrapper skips the filtering collector it wraps.
-            q = wq.Require(q, filter_q)
-        collector = TimeLimitCollector(
-            self._searcher.collector(limit=CANDIDATES, terms=True),
-            timelimit=SEARCH_SECONDS, use_alarm=False)
-        try:
-            self._searcher.search_with_collector(q, collector)
-        except TimeLimit:
-            pass
+        collector = TermsCollector(_Candidates(wanted, allow, deadline))
+        self._searcher.search_with_collector(q, collector)
         results = collector.results()
         results.fragmenter = highlight.WholeFragmenter(charlimit=None)
         results.formatter = _Mark()
-        return list(results)
+        return results[:]  # a slice: ``list(results)`` would count every match
 
     def _factors(self, hit, plan: _Plan) -> dict[str, float]:
         """The re-ranking multipliers for one hit, by name (shown by ``explain``)."""
@@ -521,6 +653,8 @@ class Index:
             score = hit.score or 0.0
             for value in self._factors(hit, plan).values():
                 score *= value
+            if not math.isfinite(score):  # boosts are clamped; this is a last guard
+                score = 0.0
             scored.append((score, hit))
         # Ties go to reading order, so equal passages come back in a stable order.
         scored.sort(key=lambda sh: (-sh[0], sh[1].docnum))
@@ -567,6 +701,22 @@ def _query_vocabulary() -> ListCorrector:
     return ListCorrector(sorted(w for w in words if len(w) >= 4 and is_english_word(w, 1)))
 
 
+@dataclass
+class _Budget:
+    """What is left of one query's allowance of terms, spent as it is expanded."""
+
+    leaves: int = MAX_QUERY_TERMS
+    terms: int = MAX_TERMS
+    postings: int = MAX_EXPANDED_POSTINGS
+
+
+def _clamped_boost(boost) -> float:
+    """A boost as a finite number in 0 .. ``MAX_BOOST`` (``clonus^1e400`` is inf)."""
+    if not isinstance(boost, (int, float)) or math.isnan(boost):
+        return 1.0
+    return min(max(float(boost), 0.0), MAX_BOOST)
+
+
 def _text(term) -> str:
     return term.decode("utf-8") if isinstance(term, bytes) else term
 
@@ -584,7 +734,7 @@ def _lift_nots(q):
             kept = rest[0] if len(rest) == 1 else wq.Or(rest)
             dropped = nots[0].query if len(nots) == 1 else wq.Or([n.query for n in nots])
             return wq.AndNot(kept, dropped)
-    if q.children():
+    if not q.is_leaf():
         return q.apply(_lift_nots)
     return q
 
@@ -631,11 +781,22 @@ _default: Optional[Index] = None
 _default_lock = threading.Lock()
 
 
-def search(query: str, limit: int = 10, section: Optional[str] = None,
-           explain: bool = False) -> Results:
-    """Search the bundled default index: ``clonus_index.search("what causes clonus")``."""
+def search(query: str, limit: int = DEFAULT_LIMIT, section: Optional[str] = None,
+           explain: bool = False, offset: int = 0, article: Optional[str] = None) -> Results:
+    """Search the bundled default index: ``clonus_index.search("what causes clonus")``.
+
+    Takes the arguments of :meth:`Index.search`. Each call first picks up a
+    rebuilt bundled index (see :meth:`Index.refresh`).
+    """
     global _default
     with _default_lock:
         if _default is None:
             _default = open_index()
-    return _default.search(query, limit=limit, section=section, explain=explain)
+        else:
+            try:
+                _default.refresh()
+            except IndexStateError:  # gone or damaged: open (and rebuild) it again
+                _default = open_index()
+        index = _default
+    return index.search(query, limit=limit, section=section, explain=explain, offset=offset,
+                        article=article)

@@ -163,3 +163,11 @@ def cli_held_to_permissions(args, env) -> subprocess.CompletedProcess:
     code = "import sys; from clonus_index.cli import main; sys.argv[0] = 'clonus-index'; main()"
     return subprocess.run([*prefix, sys.executable, "-c", code, *args], env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def large_index(tmp_path_factory):
+    """20,000 synthetic passages (200 articles, six sections each), shared read-only."""
+    from clonus_index import open_index
+    from corpora import build_synthetic
+    return open_index(build_synthetic(tmp_path_factory.mktemp("large") / "index", 200, 100))

@@ -256,3 +256,36 @@ def test_explain_in_text_shows_each_factor_of_the_score():
     line = next(l for l in result.stdout.splitlines() if l.strip().startswith("Matched"))
     assert re.search(r"BM25F [0-9.]+ x coverage [0-9.]+ .*x heading 1\.5 .*= [0-9.]+$", line)
     assert "^1.04999" not in result.stderr  # boosts are rounded
+
+
+def test_search_returns_ten_hits_by_default_as_the_api_does(runner):
+    data = json.loads(run(runner, "search", "clonus", "--json").stdout)
+    assert len(data["hits"]) == 10
+    assert "[default: 10]" in run(runner, "search", "-h").stdout
+
+
+def test_search_pages_and_filters_by_article(runner):
+    first = json.loads(run(runner, "search", "clonus", "--json", "--limit", "6").stdout)
+    page = json.loads(run(runner, "search", "clonus", "--json", "--limit", "3", "--offset", "3",
+                          "--article", "what-is-clonus").stdout)
+    assert [h["passage"]["id"] for h in page["hits"]] == \
+        [h["passage"]["id"] for h in first["hits"][3:6]]
+    assert [h["rank"] for h in page["hits"]] == [4, 5, 6]
+    assert page["offset"] == 3 and page["article"] == "what-is-clonus"
+    bad = run(runner, "search", "clonus", "--article", "nope")
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == ("Error: unknown article 'nope'; list article ids with: "
+                                  "clonus-index info")
+
+
+@pytest.mark.slow
+def test_json_of_a_query_with_undecodable_bytes_under_strict_utf8(tmp_path):
+    env = dict(os.environ, PYTHONIOENCODING="utf-8:strict", LC_ALL="C.UTF-8")
+    env.pop("PYTHONPATH", None)
+    for query in (b"clonus \xff\xfe", b"\xe9t\xe9 clonus"):
+        result = subprocess.run([_installed_command(), "search", query, "--json", "--limit", "1"],
+                                cwd=tmp_path, env=env, capture_output=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert b"Traceback" not in result.stderr
+        data = json.loads(result.stdout.decode("utf-8"))
+        assert "\ufffd" in data["query"] and data["hits"]

@@ -179,3 +179,48 @@ def test_wrongly_declared_encodings(tmp_path):
     utf8 = tmp_path / "utf8.html"
     utf8.write_bytes('<meta charset="iso-8859-1"><p>Café au lait is fine.</p>'.encode("utf-8"))
     assert [b.text for b in read_document(utf8).blocks] == ["Café au lait is fine."]
+
+
+# ---------------------------------------------------------------------------
+# Bounds at scale: 20,000 passages
+# ---------------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", [
+    "title:* ANDNOT ?*?*?*", "data:* )) title:* ) -clonus ANDNOT ?*?*?* }", "*:* OR text:*",
+    "*a* OR *e* OR *i*", "[a TO z] OR *o*~2", "a* b* c* d* e* f* g* h* i* j* k* l* m*",
+])
+def test_expanding_queries_are_bounded_on_20000_passages(large_index, query):
+    from clonus_index.searching import MAX_TERMS
+    start = time.perf_counter()
+    hits = large_index.search(query, explain=True)
+    assert time.perf_counter() - start < BOUND, query
+    # Bounded before any matcher is built: the terms searched, not just the time.
+    assert hits.parsed.count(":") <= MAX_TERMS + 10
+    assert "<Every" not in hits.parsed and "*" not in hits.parsed
+
+
+@pytest.mark.slow
+def test_random_hostile_queries_are_bounded_on_20000_passages(large_index):
+    rng = random.Random(11)
+    for _ in range(6):
+        query = rng.choice([" ", ""]).join(rng.choice(SOUP) for _ in range(rng.randint(2, 10)))
+        _check(large_index, query)
+
+
+def test_a_long_query_is_planned_in_bounded_time(default_index):
+    """20,000 characters of query syntax or 400 words of gibberish: planning stays short."""
+    from clonus_index.searching import MAX_QUERY_TERMS
+    rng = random.Random(5)
+    default_index.search("warm up the dictionary: qwzx")
+    fuzzy = " ".join(f"{rng.choice(['clonus', 'spasm', 'botox', 'ankle'])}~2"
+                     for _ in range(3000))[:20_000]
+    wild = " ".join(f"{rng.choice(string.ascii_lowercase)}*" for _ in range(7000))[:20_000]
+    gibberish = " ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 12)))
+                         for _ in range(400))
+    for query in (fuzzy, wild, gibberish):
+        start = time.perf_counter()
+        hits = default_index.search(query, explain=True)
+        assert time.perf_counter() - start < 1.0
+        if hits:
+            assert hits.parsed.count("~") + hits.parsed.count(":") <= 8 * MAX_QUERY_TERMS

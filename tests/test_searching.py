@@ -182,3 +182,142 @@ def test_the_cap_on_corrections_leaves_other_word_handling_alone(default_index):
     concepts = default_index.search(query, explain=True)[0].explanation["concepts"]
     rhythm = next(c for c in concepts if c["word"] == "rhythm")
     assert "rhythmic" in rhythm["alternatives"]
+
+
+# ---------------------------------------------------------------------------
+# Filters, paging and limits on a large index
+# ---------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_section_and_article_filters_on_a_large_index(large_index):
+    # "pain" is in thousands of passages: far more than one page of candidates.
+    hits = large_index.search("pain", section="Treatment", limit=60)
+    assert len(hits) == 60 and {h.passage.section for h in hits} == {"Treatment"}
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    words = large_index.get("synthetic-0007-p20").text  # a passage of its Symptoms section
+    hits = large_index.search(words, section="symptoms", article="synthetic-0007", limit=50)
+    assert hits and {(h.passage.section, h.passage.article_id) for h in hits} == {
+        ("Symptoms", "synthetic-0007")}
+    assert len(large_index.search("pain OR itchy", article="synthetic-0150", limit=100)) <= 100
+    with pytest.raises(QueryError, match=r"unknown article 'nope'; list article ids with: "
+                                         r"clonus-index info"):
+        large_index.search("pain", article="nope")
+
+
+@pytest.mark.slow
+def test_results_are_not_capped_at_fifty_and_pages_follow_each_other(large_index):
+    assert len(large_index.search("pain", limit=200)) == 200
+    whole = large_index.search("pain treatment", limit=30)
+    page = large_index.search("pain treatment", limit=10, offset=10)
+    assert [h.passage.id for h in page] == [h.passage.id for h in whole[10:20]]
+    assert [h.rank for h in page] == list(range(11, 21))
+
+
+def test_paging_on_the_bundled_index(default_index):
+    whole = default_index.search("clonus", limit=10)
+    assert [h.passage.id for h in default_index.search("clonus", limit=4, offset=3)] == \
+        [h.passage.id for h in whole[3:7]]
+    assert default_index.search("clonus", offset=28) == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"offset": -1}, "offset must be a whole number of 0 or more"),
+    ({"offset": "2"}, "offset must be a whole number"),
+    ({"limit": 100_000}, r"offset \+ limit is 100000; at most 1000 hits can be ranked"),
+    ({"limit": 10, "offset": 995}, r"offset \+ limit is 1005"),
+    ({"article": "no-such-article"}, "unknown article 'no-such-article'"),
+])
+def test_bad_paging_and_filters_raise_query_error(default_index, kwargs, message):
+    with pytest.raises(QueryError, match=message):
+        default_index.search("clonus", **kwargs)
+
+
+def test_article_filter_and_article_id(default_index):
+    hits = default_index.search("clonus", article="what-is-clonus")
+    assert hits and all(h.passage.article_id == "what-is-clonus" for h in hits)
+    assert hits[0].passage.article_id == hits[0].passage.to_dict()["article_id"]
+
+
+def test_one_default_limit_for_the_api_and_the_module_function(default_index):
+    assert len(default_index.search("clonus")) == 10
+    assert len(clonus_index.search("clonus")) == 10
+
+
+def test_index_has_a_readable_repr(seed_index):
+    text = repr(seed_index)
+    assert text.startswith("<Index ") and str(seed_index.path) in text
+    assert "1 article(s), 28 passages" in text and seed_index.info()["generation"] in text
+
+
+# ---------------------------------------------------------------------------
+# Lifecycle: close and refresh
+# ---------------------------------------------------------------------------
+
+def test_searching_a_closed_index_says_so(seed_path, tmp_path):
+    index = clonus_index.build_index([seed_path], tmp_path / "ix")
+    index.close()
+    with pytest.raises(clonus_index.IndexStateError, match=r"this index was closed; open it "
+                                                           r"again with clonus_index\.open_index"):
+        index.search("clonus")
+    assert "closed" in repr(index)
+
+
+def test_refresh_serves_a_rebuilt_index(seed_path, data_dir, tmp_path):
+    path = tmp_path / "ix"
+    clonus_index.build_index([seed_path], path)
+    index = clonus_index.open_index(path)
+    assert index.refresh() is False
+    assert not [h for h in index.search("gout") if "gout" in h.passage.text.lower()]
+    clonus_index.build_index([seed_path, data_dir / "gout.html"], path)
+    assert len(index) == 28  # the generation it opened, until it refreshes
+    assert index.refresh() is True
+    assert "gout" in index.search("gout")[0].passage.text.lower()
+    assert len(index) > 28 and index.refresh() is False
+
+
+def test_module_search_sees_a_rebuilt_bundled_index(monkeypatch, tmp_path, data_dir):
+    from clonus_index import index as storage, searching
+    from clonus_index.pipeline import ingest
+
+    monkeypatch.setenv("CLONUS_INDEX_DIR", str(tmp_path / "bundled"))
+    monkeypatch.setattr(searching, "_default", None)
+    assert clonus_index.search("clonus")
+    assert not [h for h in clonus_index.search("gout") if "gout" in h.passage.text.lower()]
+    # Another process rebuilds the bundled index (same sources hash, so it stays fresh).
+    opened = searching._default
+    with storage.bundled_sources() as corpus_dir:
+        digest = storage.sources_hash([corpus_dir])
+        corpus = ingest([corpus_dir, data_dir / "gout.html"])
+    storage.write_index(corpus, tmp_path / "bundled", sources_digest=digest)
+    assert "gout" in clonus_index.search("gout")[0].passage.text.lower()
+    assert searching._default is opened  # refreshed, not reopened
+
+
+# ---------------------------------------------------------------------------
+# What a query may not do
+# ---------------------------------------------------------------------------
+
+def test_an_ordinary_word_is_never_fuzzily_matched_to_another(default_index):
+    for query in ("beat", "regular beat"):
+        hits = default_index.search(query, explain=True)
+        matched = {t for h in hits for ts in h.explanation["matched"].values() for t in ts}
+        assert "best" not in matched and "heat" not in matched, query
+    assert default_index.search("clonnus")  # a misspelling still finds its word
+
+
+@pytest.mark.parametrize("query", ["*", "***", "?*", "*?*?*", "title:*", "text:*", "*:*",
+                                   "title:* ANDNOT ?*?*?*"])
+def test_patterns_without_a_letter_match_nothing(default_index, query):
+    # "*" always matched nothing; "***" and the others now do the same, not every word.
+    assert default_index.search(query) == []
+
+
+def test_boosts_are_clamped_and_scores_stay_finite(default_index):
+    import math
+    from clonus_index.searching import MAX_BOOST
+    huge = default_index.search("clonus^1" + "0" * 400 + " botox", explain=True)
+    assert huge and all(math.isfinite(h.score) for h in huge)
+    assert f"^{MAX_BOOST}" in huge.parsed and "inf" not in huge.parsed
+    text = json.dumps(huge.to_dict(), allow_nan=False)  # raises on Infinity/NaN
+    assert json.loads(text)["hits"]
+    assert default_index.search("clonus^-5")
