@@ -2,7 +2,7 @@
 """Load on the HTTP service: requests/s, p50/p99 latency and errors under concurrent clients.
 
     python benchmarks/serve_load.py                   # bundled index, 8 and 32 clients
-    python benchmarks/serve_load.py --large 100000    # also a generated index of ~100k passages
+    python benchmarks/serve_load.py --large 100000    # also an index of ~100k passages
     python benchmarks/serve_load.py --index PATH --seconds 5 --clients 8 32 64
 
 For each index it starts ``clonus-index serve`` on a free loopback port
@@ -149,22 +149,43 @@ def in_process(index_path: Path | None, queries: list[str], seconds: float) -> d
     return summary(latencies, 0, time.monotonic() - began)
 
 
-def large_index(passages: int, work: Path) -> tuple[Path, list[str]]:
-    """An index of about ``passages`` passages of generated articles, and questions for it."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    try:
-        import corpora
-    except ImportError:
-        raise SystemExit("--large needs benchmarks/corpora.py (the article generator)") from None
+def large_index(passages: int, work: Path) -> tuple[str, Path, list[str]]:
+    """An index of about ``passages`` passages, its name, and questions for it.
+
+    Generated health articles from ``benchmarks/corpora.py`` when it is
+    there (ingested as any article is); otherwise the tests' synthetic
+    corpus (``tests/corpora.py``: fixture words and made-up words written
+    straight to an index), with three-word questions of fixture words.
+    """
+    import random
+
     import clonus_index
-    articles = corpora.articles_for(passages)
-    path = work / f"generated-{articles}"
-    log(f"building an index of {articles} generated articles ...")
+    sys.path[:0] = [str(Path(__file__).parent), str(ROOT / "tests")]
     began = time.monotonic()
-    clonus_index.build_index(corpora.generated_corpus(articles), path)
+    try:
+        import corpora as generator
+        generated = hasattr(generator, "generated_corpus")
+    except ImportError:
+        generated = False
+    if generated:
+        articles = generator.articles_for(passages)
+        path = work / f"generated-{articles}"
+        log(f"building an index of {articles} generated articles ...")
+        clonus_index.build_index(generator.generated_corpus(articles), path)
+        queries = [q for kind in generator.generated_queries(articles).values() for q in kind]
+        name = "generated articles"
+    else:
+        import corpora as synthetic  # tests/corpora.py
+        per_article = 100
+        path = work / "synthetic"
+        log(f"building a synthetic index of {passages} passages ...")
+        synthetic.build_synthetic(path, max(1, passages // per_article), per_article)
+        rng = random.Random(3)
+        words = synthetic.fixture_words()
+        queries = [" ".join(rng.sample(words, 3)) for _ in range(500)]
+        name = "synthetic"
     log(f"  built in {time.monotonic() - began:.0f} s")
-    queries = corpora.generated_queries(articles)
-    return path, [q for kind in queries.values() for q in kind]
+    return name, path, queries
 
 
 def log(message: str) -> None:
@@ -216,8 +237,8 @@ def main() -> int:
     rows = bench(str(args.index) if args.index else "bundled", args.index, questions, args)
     if args.large:
         with tempfile.TemporaryDirectory() as work:
-            path, queries = large_index(args.large, Path(work))
-            rows += bench("generated", path, queries, args)
+            name, path, queries = large_index(args.large, Path(work))
+            rows += bench(name, path, queries, args)
     print(table(rows))
     if args.json:
         print(json.dumps(rows, indent=2))
