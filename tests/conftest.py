@@ -79,14 +79,6 @@ def passage_with(corpus_or_passages, phrase: str):
     return found[0]
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """A real ``clonus-index serve`` process on a free loopback port."""
 
@@ -96,9 +88,9 @@ class Server:
         import time
 
         import httpx
+        from readme_examples import free_port
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = []
         command = [sys.executable, "-c", "from clonus_index.cli import main; main()",
                    "serve", "--port", str(self.port), "--no-access-log", *args]
         self.process = subprocess.Popen(command, env={**os.environ, **(env or {})},

@@ -51,6 +51,13 @@ def _exec(code: str) -> str:
     return out.getvalue()
 
 
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-c", "from clonus_index.cli import main; main()", *args]
 
@@ -68,9 +75,7 @@ def run(name: str) -> str:
 def _run_with_server(code: str) -> str:
     """The shell block's ``clonus-index serve --port 8000``, on a free port instead."""
     assert "clonus-index serve --port 8000" in blocks(EXAMPLES["serve"], "sh")[0]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(_cli("serve", "--port", str(port), "--no-access-log"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
