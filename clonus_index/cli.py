@@ -330,7 +330,7 @@ def _extra(module: str, extra: str):
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; any but loopback needs $CLONUS_INDEX_TOKEN.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes, each with the index open.")
