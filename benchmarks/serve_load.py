@@ -152,7 +152,7 @@ def in_process(index_path: Path | None, queries: list[str], seconds: float) -> d
 def large_index(passages: int, work: Path) -> tuple[str, Path, list[str]]:
     """An index of about ``passages`` passages, its name, and questions for it.
 
-    Generated health articles from ``benchmarks/corpora.py`` when it is
+    Generated health articles from ``benchmarks/make_corpora.py`` when it is
     there (ingested as any article is); otherwise the tests' synthetic
     corpus (``tests/corpora.py``: fixture words and made-up words written
     straight to an index), with three-word questions of fixture words.
@@ -163,8 +163,8 @@ def large_index(passages: int, work: Path) -> tuple[str, Path, list[str]]:
     sys.path[:0] = [str(Path(__file__).parent), str(ROOT / "tests")]
     began = time.monotonic()
     try:
-        import corpora as generator
-        generated = hasattr(generator, "generated_corpus")
+        import make_corpora as generator
+        generated = True
     except ImportError:
         generated = False
     if generated:
