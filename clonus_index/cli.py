@@ -27,6 +27,7 @@ from .output import (dumps, format_hit, format_info, format_passage, format_repo
                      passage_lines, printable)
 from .reading import iter_sources
 from .searching import DEFAULT_LIMIT, Index, build_index, open_index
+from .serving import cited_passage
 
 __all__ = ["cli", "main"]
 
@@ -242,13 +243,7 @@ def show(passage_id: str, as_json: bool, index_path: Optional[Path]) -> None:
     """
     passage = _open(index_path).get(passage_id)
     if as_json:
-        data = passage.to_dict()
-        data["article"] = passage.article.to_dict()
-        data["citation"] = {"apa": passage.article.citation("apa"),
-                            "mla": passage.article.citation("mla")}
-        data["references"] = [dict(r.to_dict(), score=link.score)
-                              for link, r in zip(passage.links, passage.references)]
-        click.echo(dumps(data))
+        click.echo(dumps(cited_passage(passage)))
     else:
         click.echo(format_passage(passage))
 
@@ -330,6 +325,72 @@ def eval_command(questions: Path, as_json: bool, index_path: Optional[Path]) -> 
     report = evaluate(lambda q: [h.passage.text for h in index.search(q, limit=DEPTH)],
                       load_questions(questions))
     click.echo(dumps(report.to_dict()) if as_json else format_report(report))
+
+
+def _extra(module: str, extra: str):
+    """Import the module of an optional interface, or say which extra installs it."""
+    import importlib
+    try:
+        return importlib.import_module(f"clonus_index.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("clonus_index"):
+            raise
+        raise UserError(f"this command needs the {extra} extra ({exc.name} is missing): "
+                        f'pip install "clonus-index[{extra}]"') from None
+
+
+@cli.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any but loopback needs $CLONUS_INDEX_TOKEN.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes, each with the index open.")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Let web pages from ORIGIN call the API (repeatable; default: none).")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="Log each request on stdout.")
+@_errors
+def serve(index_path: Optional[Path], host: str, port: int, workers: int,
+          cors_origins: tuple[str, ...], access_log: bool) -> None:
+    """Serve the index over HTTP as JSON (needs the serve extra).
+
+    Endpoints: /search?q=, /passages/ID, /articles, /articles/ID, /info,
+    /health; the OpenAPI document is at /openapi.json and its docs at /docs.
+    Listening on an address other than loopback requires a bearer token in
+    $CLONUS_INDEX_TOKEN.
+
+    \b
+    Example:
+        clonus-index serve --port 8000
+        curl 'http://127.0.0.1:8000/search?q=what+causes+clonus&limit=3'
+    """
+    web = _extra("web", "serve")
+    try:
+        web.serve(str(index_path) if index_path else None, host=host, port=port, workers=workers,
+                  cors_origins=cors_origins, access_log=access_log)
+    except ValueError as exc:
+        if isinstance(exc, ClonusIndexError):
+            raise
+        raise UserError(str(exc), exit_code=2) from None
+
+
+@cli.command()
+@index_option
+@_errors
+def mcp(index_path: Optional[Path]) -> None:
+    """Serve the index to an assistant over the Model Context Protocol on stdio (needs the mcp extra).
+
+    Tools: search (query, limit, section), get_passage (passage_id) and
+    list_articles. Register the command in an MCP-capable assistant; it
+    speaks on stdin/stdout and logs on stderr.
+
+    \b
+    Example:
+        clonus-index mcp --index ./my-index
+    """
+    _extra("mcp_server", "mcp").run_stdio(index_path)
 
 
 def main() -> None:

@@ -79,6 +79,49 @@ def passage_with(corpus_or_passages, phrase: str):
     return found[0]
 
 
+class Server:
+    """A real ``clonus-index serve`` process on a free loopback port."""
+
+    def __init__(self, *args: str, env: dict | None = None, ready_timeout: float = 60.0):
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+        from readme_examples import free_port
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-c", "from clonus_index.cli import main; main()",
+                   "serve", "--port", str(self.port), "--no-access-log", *args]
+        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True)
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read()}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not answer /health in time")
+
+    def stop(self) -> str:
+        """Stop the server (SIGINT, as Ctrl-C) and return what it printed on stderr."""
+        import signal
+        import subprocess
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.stderr.read()
+
+
 #: Root writes to read-only folders anyway; without the DAC override
 #: capabilities it is held to the permission bits like anyone else.
 _NO_OVERRIDE = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",

@@ -5,8 +5,10 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+import readme_examples
 from clonus_index.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +66,24 @@ def test_readme_json_example_is_real_output():
     passage_id = re.search(r'"id": "([^"]+)"', block).group(1)
     data = json.loads(CliRunner().invoke(cli, ["search", query, "--json"]).stdout)
     assert (data["hits"][0]["score"], data["hits"][0]["passage"]["id"]) == (score, passage_id)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(readme_examples.EXAMPLES))
+def test_readme_serving_examples_run_and_print_what_the_readme_shows(name):
+    ok, shown, actual = readme_examples.check(name)
+    assert ok, f"README shows:\n{shown}\nthe example printed:\n{actual}"
+
+
+def test_readme_names_every_extra_the_package_has():
+    import configparser
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    serving = {"serve", "mcp", "langchain", "llamaindex"}
+    assert serving <= set(config["options.extras_require"])
+    for extra in serving:
+        assert f'pip install "clonus-index[{extra}]"' in README, extra
+    assert set(readme_examples.NEEDS.values()) == serving
 
 
 def test_readme_says_how_to_run_the_examples_after_the_setup():
