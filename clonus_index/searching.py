@@ -254,10 +254,14 @@ class Index:
                 f"{len(self._stored.articles)} article(s), {state}>")
 
     def close(self) -> None:
-        """Release the index files. Searching a closed index raises ``IndexStateError``."""
+        """Release the index files; a second call does nothing.
+
+        Searching a closed index raises ``IndexStateError``.
+        """
         with self._lock:
-            self._closed = True
-            self._searcher.close()
+            if not self._closed:
+                self._closed = True
+                self._searcher.close()
 
     def _check_open(self) -> None:
         if self._closed:

@@ -262,6 +262,15 @@ def test_searching_a_closed_index_says_so(seed_path, tmp_path):
     assert "closed" in repr(index)
 
 
+def test_closing_twice_is_harmless(seed_path, tmp_path):
+    """close() may be called again, and ``with`` may close an index already closed."""
+    with clonus_index.build_index([seed_path], tmp_path / "ix") as index:
+        index.close()
+    index.close()
+    with pytest.raises(clonus_index.IndexStateError, match="this index was closed"):
+        index.refresh()
+
+
 def test_refresh_serves_a_rebuilt_index(seed_path, data_dir, tmp_path):
     path = tmp_path / "ix"
     clonus_index.build_index([seed_path], path)
