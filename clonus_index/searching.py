@@ -76,7 +76,8 @@ MAX_DERIVED_SUFFIX = 3
 MAX_CORRECTED_LENGTH = 48
 #: At most this many unknown words of one query are spell-corrected.
 MAX_CORRECTIONS = 8
-#: How many BM25F candidates the concept-coverage re-ranking looks at.
+#: How many BM25F candidates the concept-coverage re-ranking looks at. Hits
+#: after these follow BM25F order, so that pages (``offset``) follow each other.
 CANDIDATES = 50
 #: A concept said several times weighs up to this many times as much in coverage.
 MAX_CONCEPT_COUNT = 2
@@ -115,11 +116,15 @@ class _Candidates(TopCollector):
 
     Filtering here rather than in the query keeps Whoosh's block-quality
     skipping (which ``Require`` with a top-N collector trips over) out of it;
-    at the deadline collection stops and keeps what it has.
+    at the deadline collection stops and keeps what it has. Block-quality
+    skipping and matcher replacement are off: with BM25F and DisMax they drop
+    real top matches (the best match of 20,000 passages missing from the top
+    50 but present in the top 100), and the top N must be exact for pages to
+    follow each other. The query plan's caps bound what is scored.
     """
 
     def __init__(self, limit: int, allow: Optional[set[int]], deadline: float):
-        super().__init__(limit=limit)
+        super().__init__(limit=limit, replace=0)
         self._allow = allow
         self._deadline = deadline
 
@@ -357,7 +362,10 @@ class Index:
             if not found and plan.concepts and time.monotonic() < deadline:
                 plan = self._fuzzy_plan(plan)
                 found = self._run(plan.query, allow, wanted, deadline)
-            ranked = self._rerank(found, plan)[offset:offset + limit]
+            ranked = self._rerank(found[:CANDIDATES], plan)
+            for score, hit in self._rerank(found[CANDIDATES:], plan, keep_order=True):
+                ranked.append((min(score, ranked[-1][0]), hit))  # scores never rise
+            ranked = ranked[offset:offset + limit]
             hits = [self._hit(rank, score, hit, plan, explain)
                     for rank, (score, hit) in enumerate(ranked, offset + 1)]
         return Results(hits, query, plan.corrected, str(plan.query), section, article, offset)
@@ -651,7 +659,7 @@ class Index:
             factors["lead"] = 1 + LEAD_BOOST * (1 - passage.position / max(size, 1))
         return factors
 
-    def _rerank(self, found, plan: _Plan):
+    def _rerank(self, found, plan: _Plan, keep_order: bool = False):
         scored = []
         for hit in found:
             score = hit.score or 0.0
@@ -660,8 +668,9 @@ class Index:
             if not math.isfinite(score):  # boosts are clamped; this is a last guard
                 score = 0.0
             scored.append((score, hit))
-        # Ties go to reading order, so equal passages come back in a stable order.
-        scored.sort(key=lambda sh: (-sh[0], sh[1].docnum))
+        if not keep_order:
+            # Ties go to reading order, so equal passages come back in a stable order.
+            scored.sort(key=lambda sh: (-sh[0], sh[1].docnum))
         return scored
 
     def _hit(self, rank: int, score: float, hit, plan: _Plan, explain: bool) -> Hit:
