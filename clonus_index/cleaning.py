@@ -9,7 +9,9 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["clean_text", "unescape", "normalise_spaces"]
+from .resources import load
+
+__all__ = ["clean_text", "unescape", "normalise_spaces", "is_dropped"]
 
 # Every Unicode space separator, plus tab and form feed, is a plain space for us.
 _SPACES = re.compile(r"[\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -54,3 +56,18 @@ def clean_text(text: str) -> str:
         text = _SPACE_BEFORE.sub("", text)
         text = _SPACE_AFTER_OPEN.sub("", text)
     return text
+
+
+def is_dropped(text: str) -> bool:
+    """True for a block that is page furniture, never article text ("Print this page")."""
+    return _dropped().search(text) is not None
+
+
+def _dropped() -> re.Pattern:
+    global _DROPPED
+    if _DROPPED is None:
+        _DROPPED = re.compile("|".join(f"(?:{p})" for p in load("boilerplate")["drop_blocks"]), re.I)
+    return _DROPPED
+
+
+_DROPPED: "re.Pattern | None" = None

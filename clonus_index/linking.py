@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from .models import Reference, ReferenceLink
@@ -29,6 +30,7 @@ SPECIFIC_SHARE = 0.1
 COMMON_SHARE = 0.5
 
 
+@lru_cache(maxsize=65536)
 def s_stem(word: str) -> str:
     """Harman's S-stemmer: fold plurals only ("toxins" -> "toxin", "therapies" -> "therapy").
 
@@ -44,11 +46,12 @@ def s_stem(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1)
 def _synonym_map() -> dict[str, list[str]]:
     """One-word synonym -> the words of its group ("botox" -> botulinum, toxin).
 
     Only one-word members stand for the group: a word of a phrase does not
-    ("brain" of "brain attack" is no "stroke").
+    ("brain" of "brain attack" is no "stroke"). Built once per process.
     """
     mapping: dict[str, list[str]] = {}
     for group in load("synonyms")["groups"]:
@@ -62,9 +65,14 @@ def _synonym_map() -> dict[str, list[str]]:
     return mapping
 
 
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    return frozenset(load("stopwords")["stopwords"])
+
+
 def topic_terms(text: str) -> list[str]:
     """Content words of ``text``: lowercased, plural-folded, stopwords and bracketed notes out."""
-    stop = set(load("stopwords")["stopwords"])
+    stop = _stopwords()
     text = re.sub(r"\[[^\]]*\]", " ", text.lower())
     return [s_stem(w) for w in re.findall(r"[a-z][a-z0-9']*[a-z0-9]|[a-z]", text)
             if w not in stop and len(w) > 2]

@@ -10,12 +10,38 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-__all__ = ["Reference", "ReferenceLink", "Article", "Passage", "Hit"]
+__all__ = ["Block", "Document", "Reference", "ReferenceLink", "Article", "Passage", "Hit"]
 
 _MONTHS_SHORT = ["Jan.", "Feb.", "Mar.", "Apr.", "May", "Jun.", "Jul.", "Aug.",
                  "Sep.", "Oct.", "Nov.", "Dec."]
 _MONTHS_LONG = ["January", "February", "March", "April", "May", "June", "July",
                 "August", "September", "October", "November", "December"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One visual unit of the body: a heading, a paragraph or a list item.
+
+    ``level`` is 2 for a section heading, 3 for a subsection heading, and None
+    for a heading whose level was lost (flattened text); sections decide then.
+    ``item`` is True for list items, so a list lead-in can stay with its items.
+    """
+
+    kind: str  # "heading" or "text"
+    text: str
+    level: Optional[int] = None
+    item: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    """A read source: body blocks, reference strings, the cite block and page metadata."""
+
+    source: str
+    blocks: tuple[Block, ...]
+    references: tuple[str, ...] = ()
+    cite: Optional[str] = None
+    meta: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,58 @@
 """Sections: give every body block a section and, where there is one, a subsection.
 
 Runs after reading. HTML headings say it directly. Flattened text lost its
-main headings, so sections are inferred from cue words (``data/sections.json``)
-by choosing the best split of the blocks into contiguous sections, each used
-once, in reading order; surviving short headings become subsections.
+main headings, so sections are inferred from cue words (``cues.py``): first
+the kind of article (a condition, a drug, a procedure or test), which fixes
+the sections to choose from, then the best split of the blocks into
+contiguous runs of those sections, in one pass over the blocks; surviving
+short headings become subsections, and a subsection ends with its section.
 """
 
 from __future__ import annotations
 
-import re
+import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .query import asked_part
-from .reading import Block
-from .resources import load
+from .cues import (article_kind, asks_definition, classify_heading, cue_scores, intent_kinds,
+                   is_definition, kind_of, section_names, tables)
+from .models import Block
 
 __all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "section_names",
-           "intent_kinds", "asks_definition"]
+           "intent_kinds", "asks_definition", "article_kind", "kind_of", "SEGMENT_COST"]
 
 #: What a new section costs in the inference, in cue hits. Higher means fewer,
 #: longer sections; one strong cue sentence is about two hits.
-SEGMENT_COST = 1.5
+SEGMENT_COST = 2.5
+#: Sections marked "late" (outlook, prevention, recovery ...) rarely come in
+#: an article's first EARLY_SHARE of paragraphs: there they lose LATE_PENALTY.
+EARLY_SHARE = 0.25
+LATE_PENALTY = 4.0
+#: The weight of the cues of another kind's section that speaks for one of
+#: this kind's ("fold" in data/sections.json: Dosage talk is a condition's Treatment).
+FOLD_WEIGHT = 0.5
+#: What returning to a section left earlier costs on top of a new run.
+RETURN_COST = 8.0
+#: What going back to an earlier section in the usual order costs on top.
+BACK_COST = 1.0
+#: What a definition-style sentence opening one of the first paragraphs adds
+#: to Overview ("Vertigo is a sensation that ...").
+DEFINITION_BONUS = 4.0
+#: How many opening paragraphs may be read as the definition.
+DEFINITION_PARAGRAPHS = 2
+#: What the first paragraphs add to Overview: an article opens by saying
+#: what its subject is, how common it is, how it goes, before any section.
+OPENING_BONUS = (4.0, 3.0, 2.0)
+#: ... but only in the first OPENING_SHARE of an article's paragraphs (at least one).
+OPENING_SHARE = 0.1
+#: The weight of a list item's cues in the unit of its lead-in.
+ITEM_WEIGHT = 0.5
+#: Evidence a heading that names a section gives the block right under it,
+#: and each of the FORCED_SPAN blocks after it (which a change of topic may
+#: outweigh: flattening may have lost the heading that ended it).
+FORCED = 1000.0
+FORCED_AFTER = 3.0
+FORCED_SPAN = 3
 
 
 @dataclass(frozen=True)
@@ -33,82 +64,27 @@ class Placement:
     subsection: Optional[str]
 
 
-def section_names() -> list[str]:
-    """The canonical section kinds, in the usual reading order."""
-    return [s["name"] for s in load("sections")["sections"]]
-
-
-def _matches(text: str, cue: str) -> int:
-    return len(re.findall(r"\b" + re.escape(cue), text))
-
-
-def classify_heading(text: str) -> Optional[str]:
-    """The section kind a heading names ("Causes of clonus" -> "Causes"), or None."""
-    lowered = text.lower()
-    for section in load("sections")["sections"]:
-        if any(_matches(lowered, h) for h in section["heading"]):
-            return section["name"]
-    return None
-
-
-def intent_kinds(question: str) -> set[str]:
-    """The section kinds a question asks for ("how is it treated" -> {"Treatment"}).
-
-    In a message of several sentences only the questions count: "I've just
-    been diagnosed with MS. Why does it make my muscles spasm?" asks about
-    causes, not diagnosis.
-    """
-    lowered = (asked_part(question) or question).lower()
-    return {section["name"] for section in load("sections")["sections"]
-            if any(_matches(lowered, word) for word in section.get("intent", ()))}
-
-
-def asks_definition(question: str) -> bool:
-    """True for "what is X", "define X", "meaning of X": questions after a definition."""
-    lowered = " ".join(question.lower().split())
-    return any(re.search(p, lowered) for p in load("sections")["definition_questions"])
-
-
-def cue_scores(text: str) -> dict[str, float]:
-    """How strongly a text speaks of each section kind: cue hits, phrases counting double.
-
-    The first sentence counts twice: it usually says what the paragraph is
-    about ("To diagnose shingles, ..."), where later sentences wander.
-    """
-    data = load("sections")
-    sentences = re.split(r"(?<=[.!?:])\s", text.lower())
-    # A roadmap sentence ("In this article, learn more about the causes and
-    # treatment") names sections without being about them.
-    roadmap = [any(m in s for m in data["roadmap"]) for s in sentences]
-    scores = {}
-    for section in data["sections"]:
-        score = 0.0
-        for cue in section["cues"]:
-            weight = 2.0 if " " in cue else 1.0
-            for i, sentence in enumerate(sentences):
-                if roadmap[i] and section["name"] != data["default"]:
-                    continue
-                score += weight * _matches(sentence, cue) * (2 if i == 0 else 1)
-        scores[section["name"]] = score
-    return scores
-
-
-def place_blocks(blocks: Sequence[Block]) -> list[Optional[Placement]]:
+def place_blocks(blocks: Sequence[Block], title: Optional[str] = None) -> list[Optional[Placement]]:
     """One ``Placement`` per block (None for headings), in order."""
+    scores = [cue_scores(b.text) for b in blocks]  # once per block, for both steps
+    kind = article_kind(blocks, title, scores)
     if any(b.kind == "heading" and b.level == 2 for b in blocks):
-        return _from_headings(blocks)
-    return _inferred(blocks)
+        return _from_headings(blocks, kind)
+    return _inferred(blocks, kind, scores)
 
 
-def _from_headings(blocks: Sequence[Block]) -> list[Optional[Placement]]:
-    default = load("sections")["default"]
+def _from_headings(blocks: Sequence[Block], article: str) -> list[Optional[Placement]]:
+    t = tables()
+    allowed = t.kinds[article]
+    default = t.default
     section, kind, sub = default, default, None
     out: list[Optional[Placement]] = []
     for block in blocks:
         if block.kind == "heading":
             if block.level == 2:
                 section, sub = block.text, None
-                kind = classify_heading(block.text) or _best_kind(cue_scores(block.text)) or section
+                kind = classify_heading(block.text) or _best_kind(cue_scores(block.text), allowed) \
+                    or section
             else:
                 sub = block.text
             out.append(None)
@@ -117,119 +93,155 @@ def _from_headings(blocks: Sequence[Block]) -> list[Optional[Placement]]:
     return out
 
 
-def _best_kind(scores: dict[str, float]) -> Optional[str]:
-    best = max(scores, key=lambda k: scores[k])
+def _best_kind(scores: dict[str, float], allowed: Sequence[str]) -> Optional[str]:
+    best = max(allowed, key=lambda k: scores[k])
     return best if scores[best] > 0 else None
-
-
-def _inferred(blocks: Sequence[Block]) -> list[Optional[Placement]]:
-    names = section_names()
-    default = load("sections")["default"]
-    text_idx = [i for i, b in enumerate(blocks) if b.kind == "text"]
-    # Evidence per text block: its own cues, plus those of a heading right above it.
-    # A heading that names a section fixes the kind of the blocks under it.
-    evidence: list[dict[str, float]] = []
-    heading_scores: dict[str, float] = {}
-    forced: Optional[str] = None
-    for block in blocks:
-        if block.kind == "heading":
-            forced_kind = classify_heading(block.text) if _looks_like_section(block.text) else None
-            # The section a heading names holds until the next heading; after
-            # a subsection heading the cues decide again, since flattening may
-            # have lost a section heading between the two.
-            forced = forced_kind
-            heading_scores = {} if forced_kind else cue_scores(block.text)
-            continue
-        scores = cue_scores(block.text)
-        for k, v in heading_scores.items():
-            scores[k] += v
-        heading_scores = {}  # a heading speaks for the paragraph right under it
-        if forced:
-            scores = {k: (v + 1000.0 if k == forced else v) for k, v in scores.items()}
-        evidence.append(scores)
-
-    labels = _best_segmentation(evidence, names, default)
-    out: list[Optional[Placement]] = []
-    sub: Optional[str] = None
-    sub_fresh = False
-    prev_label: Optional[str] = None
-    j = 0
-    for block in blocks:
-        if block.kind == "heading":
-            if _looks_like_section(block.text) and classify_heading(block.text):
-                sub = None
-            else:
-                sub, sub_fresh = block.text, True
-            out.append(None)
-            continue
-        label = labels[j]
-        j += 1
-        if prev_label is not None and label != prev_label and not sub_fresh:
-            sub = None  # a new section ends the old subsection
-        sub_fresh = False
-        prev_label = label
-        out.append(Placement(label, label, sub))
-    assert j == len(text_idx)
-    return out
 
 
 def _looks_like_section(text: str) -> bool:
     """A bare heading names a main section when it is short and mostly the section word."""
-    return len(text.split()) <= 4 and classify_heading(text) is not None and not any(
+    return len(text.split()) <= 6 and classify_heading(text) is not None and not any(
         ch.isdigit() for ch in text)
 
 
-def _best_segmentation(evidence: list[dict[str, float]], names: list[str],
-                       default: str) -> list[str]:
-    """Label blocks so each kind forms one contiguous run, maximising cue hits.
+def _inferred(blocks: Sequence[Block], article: str,
+              block_scores: Sequence[dict[str, float]]) -> list[Optional[Placement]]:
+    t = tables()
+    names = t.kinds[article]
+    fold = t.fold[article]
+    # Evidence per text block: its own cues, plus those of a heading right above it.
+    # A heading that names a section fixes the kind of the blocks under it.
+    evidence: list[list[float]] = []
+    heading_scores: dict[str, float] = {}
+    forced: Optional[str] = None
+    fresh = False
+    since_heading = 0
+    seen_text = 0
+    group: list[int] = []  # for each text block, its unit in ``evidence``
+    opening: list[int] = []  # the units that may get OPENING_BONUS
+    last_text: Optional[Block] = None
+    for block, own_scores in zip(blocks, block_scores):
+        if block.kind == "heading":
+            named = classify_heading(block.text) if _looks_like_section(block.text) else None
+            # The section a heading names holds until the next heading; after
+            # a subsection heading the cues decide again, since flattening may
+            # have lost a section heading between the two.
+            forced = named if named in names else None
+            if forced == t.default and evidence:
+                forced = None  # Overview only opens an article: a later "Key points" is a summary
+            last_text = None
+            heading_scores = {} if forced else own_scores
+            fresh = True
+            since_heading = 0
+            continue
+        scores = dict(own_scores)
+        if block.item and evidence and not fresh and (
+                last_text is not None and (last_text.item or last_text.text.endswith(":"))):
+            # A list's items share the section of their lead-in: one unit,
+            # whose items speak at half weight ("Common causes include:").
+            for n_i, n in enumerate(names):
+                evidence[-1][n_i] += ITEM_WEIGHT * scores[n]
+            group.append(len(evidence) - 1)
+            last_text = block
+            continue
+        last_text = block
+        group.append(len(evidence))
+        for k, v in heading_scores.items():
+            scores[k] += 2 * v
+        heading_scores = {}  # a heading speaks for the paragraph right under it
+        if seen_text < DEFINITION_PARAGRAPHS and not forced and is_definition(block.text):
+            scores[t.default] += DEFINITION_BONUS
+        if seen_text < len(OPENING_BONUS) and not forced:
+            opening.append(len(evidence))
+        seen_text += 1
+        if forced and since_heading <= FORCED_SPAN:
+            scores[forced] += FORCED if fresh else FORCED_AFTER
+        since_heading += 1
+        fresh = False
+        for other, into in fold.items():
+            scores[into] += FOLD_WEIGHT * scores[other]
+        evidence.append([scores[n] for n in names])
 
-    Dynamic programming over (block, current kind, kinds already used): a run
-    may not come back once left, the default (overview) kind may only open
-    the article, and each new run costs ``SEGMENT_COST``.
+    # The opening leans to Overview, in a long article: in a short one the
+    # first paragraphs are already the sections.
+    for rank, u in enumerate(opening[:max(1, math.ceil(OPENING_SHARE * len(evidence)))]):
+        evidence[u][0] += OPENING_BONUS[rank]
+    late = [j for j, n in enumerate(names) if n in t.late]
+    early = EARLY_SHARE * len(evidence)
+    for u, ev in enumerate(evidence):
+        if u >= early:
+            break
+        for j in late:
+            ev[j] -= LATE_PENALTY
+    unit_labels = _best_runs(evidence, len(names))
+    labels = [names[unit_labels[g]] for g in group]
+    out: list[Optional[Placement]] = []
+    sub: Optional[str] = None
+    sub_section: Optional[str] = None
+    j = 0
+    for block in blocks:
+        if block.kind == "heading":
+            if _looks_like_section(block.text) and classify_heading(block.text) in names:
+                sub = None
+            else:
+                sub, sub_section = block.text, None
+            out.append(None)
+            continue
+        label = labels[j]
+        j += 1
+        if sub is not None:
+            if sub_section is None:
+                sub_section = label  # the section the subsection sits in
+            elif label != sub_section:
+                sub = None  # a new section ends the old subsection
+        out.append(Placement(label, label, sub))
+    return out
+
+
+def _best_runs(evidence: list[list[float]], k: int) -> list[int]:
+    """Label blocks with section indexes, maximising cue hits less the cost of each new run.
+
+    Viterbi over one state per section: staying is free, a new run costs
+    ``SEGMENT_COST`` (plus ``BACK_COST`` when it goes back in the usual
+    order, plus ``RETURN_COST`` when it returns to a section its path left:
+    each state carries the sections its best path used), and the default
+    section (index 0) may only open the article. Linear in the number of
+    blocks: each step sorts the k states once and, for each section, reads
+    them best first until no later one can win.
     """
     if not evidence:
         return []
-    index = {n: i for i, n in enumerate(names)}
-    # state: (kind, used-mask) -> (score, back-pointer)
-    states: dict[tuple[str, int], float] = {}
-    back: list[dict[tuple[str, int], Optional[tuple[str, int]]]] = []
-    first: dict[tuple[str, int], Optional[tuple[str, int]]] = {}
-    for n in names:
-        key = (n, 1 << index[n])
-        states[key] = evidence[0][n] - SEGMENT_COST - _order_cost(n, names)
-        first[key] = None
-    back.append(first)
+    score = [evidence[0][0]] + [evidence[0][j] - SEGMENT_COST - 0.01 * j for j in range(1, k)]
+    used = [1 << j for j in range(k)]
+    back: list[list[int]] = []
     for ev in evidence[1:]:
-        nxt: dict[tuple[str, int], float] = {}
-        ptr: dict[tuple[str, int], Optional[tuple[str, int]]] = {}
-        for (kind, used), score in states.items():
-            # stay in the same run
-            cand = score + ev[kind]
-            key = (kind, used)
-            if cand > nxt.get(key, float("-inf")):
-                nxt[key], ptr[key] = cand, (kind, used)
-            # open a new run of an unused kind
-            for n in names:
-                bit = 1 << index[n]
-                if used & bit or n == default:
-                    continue
-                cand = score + ev[n] - SEGMENT_COST - _order_cost(n, names, after=kind)
-                key = (n, used | bit)
-                if cand > nxt.get(key, float("-inf")):
-                    nxt[key], ptr[key] = cand, (kind, used)
-        states = nxt
+        order = sorted(range(k), key=lambda j: -score[j])
+        cost = SEGMENT_COST
+        nxt, ptr, nused = [], [], []
+        for j in range(k):
+            cand, arg = score[j], j
+            if j:
+                bit = 1 << j
+                for a in order:
+                    c = score[a] - cost
+                    if c <= cand:
+                        break  # sorted: no later state can win
+                    if a == j:
+                        continue
+                    if a > j:
+                        c -= BACK_COST
+                    if used[a] & bit:
+                        c -= RETURN_COST
+                    if c > cand:
+                        cand, arg = c, a
+            nxt.append(cand + ev[j])
+            ptr.append(arg)
+            nused.append(used[arg] | (1 << j))
+        score, used = nxt, nused
         back.append(ptr)
-    state: Optional[tuple[str, int]] = max(states, key=lambda k: states[k])
-    labels: list[str] = []
-    for step in range(len(evidence) - 1, -1, -1):
-        assert state is not None
-        labels.append(state[0])
-        state = back[step][state]
+    state = max(range(k), key=lambda j: score[j])
+    labels = [state]
+    for ptr in reversed(back):
+        state = ptr[state]
+        labels.append(state)
     return labels[::-1]
-
-
-def _order_cost(kind: str, names: list[str], after: Optional[str] = None) -> float:
-    """A small tie-breaker for the usual order (overview, symptoms, ..., outlook)."""
-    if after is None:
-        return 0.01 * names.index(kind)
-    return 0.0 if names.index(kind) > names.index(after) else 0.1

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from functools import lru_cache
+from typing import Sequence
 
 from .resources import load
 from .sections import Placement
@@ -33,6 +34,7 @@ _INITIAL = re.compile(r"(?:^|[\s(])(?:[A-Z]\.(?:-?[A-Z]\.)*)$")
 _DOTTED = re.compile(r"(?:[A-Za-z]\.-?){2,}$")
 
 
+@lru_cache(maxsize=1)
 def _abbreviations() -> frozenset[str]:
     return frozenset(a.lower() for a in load("sentences")["abbreviations"])
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from clonus_index import ClonusIndexError, ingest, write_jsonl
+from clonus_index.errors import IngestError
 from clonus_index.pipeline import article_id_for, articles_path_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,6 +127,34 @@ def test_ingest_script_rejects_bad_input_in_one_line(tmp_path, make, message):
     (line,) = run.stderr.strip().splitlines()
     assert line.startswith("Error: ") and message in line
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_pool_of_workers_gives_the_same_corpus_in_the_same_order(tmp_path, monkeypatch):
+    from clonus_index.pipeline import POOL_MIN_FILES, worker_count
+
+    seed = (Path(__file__).resolve().parent.parent / "source" / "mnt-what-is-clonus.txt").read_text()
+    for i in range(POOL_MIN_FILES + 2):
+        # Two titles repeat, so ids must be made unique in source order.
+        name = "same" if i % 5 == 0 else f"topic{i}"
+        (tmp_path / f"a{i:02d}.txt").write_text(seed.replace("clonus", name), "utf-8")
+    monkeypatch.setenv("CLONUS_INDEX_WORKERS", "1")
+    one = ingest([tmp_path])
+    monkeypatch.setenv("CLONUS_INDEX_WORKERS", "2")
+    assert worker_count(POOL_MIN_FILES) == 2 and worker_count(3) == 1
+    two = ingest([tmp_path])
+    assert [p.to_dict() for p in one.passages] == [p.to_dict() for p in two.passages]
+    assert [a.id for a in one.articles] == [a.id for a in two.articles]
+    assert len({a.id for a in two.articles}) == len(two.articles)
+
+
+def test_a_bad_worker_count_says_what_to_set(monkeypatch):
+    from clonus_index.pipeline import worker_count
+
+    monkeypatch.setenv("CLONUS_INDEX_WORKERS", "many")
+    with pytest.raises(IngestError, match="CLONUS_INDEX_WORKERS='many' is not a number"):
+        worker_count(100)
+    monkeypatch.delenv("CLONUS_INDEX_WORKERS")
+    assert worker_count(1) == 1
 
 
 def test_jsonl_output_is_all_or_nothing(tmp_path, seed_corpus):

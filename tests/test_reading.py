@@ -321,3 +321,59 @@ def test_pages_written_without_seeing_the_reader(name):
         assert " ".join(sentence.split()) in text, sentence
     for furniture in want["must_not_contain"]:
         assert furniture not in text, furniture
+
+
+from hypothesis import given, settings, strategies as st
+
+_WORD = st.text(alphabet="abcdefghij", min_size=2, max_size=7)
+
+
+@st.composite
+def _plain_article(draw):
+    paragraphs = draw(st.lists(st.lists(_WORD, min_size=6, max_size=20), min_size=2, max_size=6))
+    items = draw(st.lists(st.lists(_WORD, min_size=1, max_size=5), max_size=4))
+    body = ["Title line of the article"]
+    texts = []
+    for words in paragraphs:
+        text = "Para " + " ".join(words) + "."
+        texts.append(text)
+        body.append(text)
+    if items:
+        body.append("Things to note:")
+        body.append("\n".join("- " + " ".join(w) for w in items))
+        texts += [" ".join(w) for w in items]
+    return "\n\n".join(body), texts
+
+
+@settings(max_examples=60, deadline=None)
+@given(_plain_article())
+def test_plain_text_articles_lose_no_paragraph_or_item(article):
+    text, texts = article
+    doc = read_text(text)
+    assert doc.meta["title"] == "Title line of the article"
+    blocks = [b.text for b in doc.blocks if b.kind == "text"]
+    for t in texts:
+        assert t in blocks
+    assert [b.text for b in doc.blocks if b.item] == [t for t in texts if not t.startswith("Para ")]
+
+
+def test_the_plain_text_forms_the_readme_shows_are_read_as_it_says():
+    from clonus_index.pipeline import ingest_document
+
+    doc = read_text("Gout: causes and treatment\nBy Sam Lee, MD · May 17, 2022\n\n"
+                    "Gout is a kind of arthritis.\n\nWhat causes gout?\n\n## Diet\n\n"
+                    "Foods that can trigger it include:\n- red meat\n* seafood\n1. beer\n\n"
+                    "References\n\nLee, S. (2020). Gout today. Journal of Joints, 1(2), 3-4.\n")
+    assert doc.meta == {"title": "Gout: causes and treatment", "author": "Sam Lee",
+                        "published": "May 17, 2022"}
+    assert [(b.kind, b.text, b.level, b.item) for b in doc.blocks] == [
+        ("text", "Gout is a kind of arthritis.", None, False),
+        ("heading", "What causes gout?", 2, False),
+        ("heading", "Diet", 2, False),
+        ("text", "Foods that can trigger it include:", None, False),
+        ("text", "red meat", None, True), ("text", "seafood", None, True),
+        ("text", "beer", None, True)]
+    assert doc.references == ("Lee, S. (2020). Gout today. Journal of Joints, 1(2), 3-4.",)
+    _, passages = ingest_document(doc)
+    assert [p.section for p in passages][0] == "Overview"
+    assert "red meat\n\nseafood\n\nbeer" in passages[-1].text

@@ -1,0 +1,197 @@
+"""Section cues: the words that name and signal each kind of section, compiled once.
+
+Used by sections (inference) and by search (a question's intent). Reads
+``data/sections.json``: the section kinds per kind of article, the heading
+words that name a section, the cue words that signal one in text, and the
+words of a question that ask for one. Every list is one compiled pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Optional, Sequence
+
+from .models import Block
+from .query import asked_part
+from .resources import load
+
+__all__ = ["classify_heading", "cue_scores", "section_names", "intent_kinds", "asks_definition",
+           "article_kind", "kind_of", "is_definition", "tables", "FIRST_SENTENCE"]
+
+#: How much more a cue counts in a paragraph's first sentence, which
+#: usually says what the paragraph is about.
+FIRST_SENTENCE = 2.0
+
+
+class _Tables:
+    """``data/sections.json`` compiled once: one pattern for every cue, one per heading list."""
+
+    def __init__(self) -> None:
+        data = load("sections")
+        self.default: str = data["default"]
+        self.sections = data["sections"]
+        self.names = [s["name"] for s in self.sections]
+        self.kinds: dict[str, list[str]] = {k: v["sections"] for k, v in data["article_kinds"].items()}
+        self.kind_cues = {k: _alternation(v["cues"]) for k, v in data["article_kinds"].items()}
+        self.fold = {k: v.get("fold", {}) for k, v in data["article_kinds"].items()}
+        # Every cue of every section in one alternation, longest first, so each
+        # place in a text counts once, for its longest cue.
+        self.cue_owner: dict[str, list[tuple[str, float]]] = {}
+        for s in self.sections:
+            for cue in s["cues"]:
+                self.cue_owner.setdefault(cue, []).append((s["name"], 2.0 if " " in cue.strip() else 1.0))
+        self.cues = _alternation(self.cue_owner)
+        self.headings = [(s["name"], _alternation(s["heading"])) for s in self.sections]
+        self.intents = [(s["name"], _alternation(s.get("intent", ()))) for s in self.sections
+                        if s.get("intent")]
+        self.roadmap = _alternation(data["roadmap"], prefix=False)
+        self.late = {s["name"] for s in self.sections if s.get("late")}
+        self.definitions = [re.compile(p) for p in data["definition_openings"]]
+        self.definition_questions = [re.compile(p) for p in data["definition_questions"]]
+
+
+def _alternation(words, prefix: bool = True) -> re.Pattern:
+    """One pattern matching any of ``words`` at a word start (as a prefix when ``prefix``).
+
+    The words are folded into a trie, so the pattern tries each character
+    once at a place, whatever the number of words; a longer word wins.
+    """
+    words = {w.lower() for w in words if w}
+    if not words:
+        return re.compile(r"(?!x)x")
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return re.compile((r"\b" if prefix else "") + _trie_regex(trie))
+
+
+def _trie_regex(node: dict) -> str:
+    branches = [re.escape(ch) + _trie_regex(child) for ch, child in sorted(node.items()) if ch]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
+
+
+@lru_cache(maxsize=1)
+def tables() -> _Tables:
+    """The compiled tables, built on first use."""
+    return _Tables()
+
+
+def section_names(kind: Optional[str] = None) -> list[str]:
+    """The section kinds of one article kind (or all of them), in the usual reading order."""
+    t = tables()
+    return list(t.kinds[kind]) if kind else list(t.names)
+
+
+def classify_heading(text: str) -> Optional[str]:
+    """The section kind a heading names ("Causes of clonus" -> "Causes"), or None.
+
+    When a heading names several ("Symptoms and causes"), the first named
+    wins; Overview's words ("What is ...") count only when no other matches.
+    """
+    lowered = text.lower()
+    t = tables()
+    best: Optional[tuple[int, int, str]] = None
+    overview = None
+    for name, pattern in t.headings:
+        m = pattern.search(lowered)
+        if not m:
+            continue
+        if name == t.default:
+            overview = name
+            continue
+        key = (m.start(), -len(m.group()), name)
+        if best is None or key[:2] < best[:2]:
+            best = key
+    return best[2] if best else overview
+
+
+def kind_of(section: str) -> str:
+    """The section kind of a passage's section: its heading's kind, or the name itself."""
+    return classify_heading(section) or section
+
+
+def intent_kinds(question: str) -> set[str]:
+    """The section kinds a question asks for ("how is it treated" -> {"Treatment"}).
+
+    In a message of several sentences only the questions count: "I've just
+    been diagnosed with MS. Why does it make my muscles spasm?" asks about
+    causes, not diagnosis.
+    """
+    lowered = (asked_part(question) or question).lower()
+    return {name for name, pattern in tables().intents if pattern.search(lowered)}
+
+
+def asks_definition(question: str) -> bool:
+    """True for "what is X", "define X", "meaning of X": questions after a definition."""
+    lowered = " ".join(question.lower().split())
+    return any(p.search(lowered) for p in tables().definition_questions)
+
+
+_SENTENCES = re.compile(r"(?<=[.!?:])\s")
+
+
+def cue_scores(text: str) -> dict[str, float]:
+    """How strongly a text speaks of each section kind: cue hits, phrases counting double.
+
+    The first sentence counts twice: it usually says what the paragraph is
+    about ("To diagnose shingles, ..."), where later sentences wander. One
+    scan of the text per sentence, whatever the number of cues.
+    """
+    t = tables()
+    scores = dict.fromkeys(t.names, 0.0)
+    for i, sentence in enumerate(_SENTENCES.split(text.lower())):
+        # A roadmap sentence ("In this article, learn more about the causes and
+        # treatment") names sections without being about them.
+        roadmap = t.roadmap.search(sentence) is not None
+        factor = FIRST_SENTENCE if i == 0 else 1.0
+        for m in t.cues.finditer(sentence):
+            for name, weight in t.cue_owner[m.group()]:
+                if roadmap and name != t.default:
+                    continue
+                scores[name] += weight * factor
+    return scores
+
+
+def is_definition(text: str) -> bool:
+    first = _SENTENCES.split(text.lower(), maxsplit=1)[0]
+    return any(p.search(first) for p in tables().definitions)
+
+
+def article_kind(blocks: Sequence[Block], title: Optional[str] = None,
+                 scores: Optional[Sequence[dict[str, float]]] = None) -> str:
+    """What kind of article the blocks make: "condition", "drug" or "procedure".
+
+    Each paragraph votes for the kind whose own sections its cues speak of
+    most (sections shared by kinds do not vote), a heading naming a section
+    of one kind votes three times, and each kind's cue words in the title
+    count five times; conditions win ties, being the most common kind.
+    ``scores`` are the blocks' ``cue_scores``, when the caller has them.
+    """
+    t = tables()
+    kinds = list(t.kinds)
+    score = dict.fromkeys(kinds, 0.0)
+    only = {name: [k for k in kinds if name in t.kinds[k]] for name in t.names}
+    own = {name: ks[0] for name, ks in only.items() if len(ks) == 1}
+    for i, block in enumerate(blocks):
+        if block.kind == "heading":
+            named = classify_heading(block.text)
+            if named in own:
+                score[own[named]] += 3.0
+            continue
+        cues = scores[i] if scores is not None else cue_scores(block.text)
+        best = max(own, key=lambda n: cues[n])
+        if cues[best] > 0:
+            score[own[best]] += 1.0
+    if title:
+        for k in kinds:
+            score[k] += 5.0 * len(t.kind_cues[k].findall(title.lower()))
+    return max(kinds, key=lambda k: (score[k], k == "condition"))
+
+
