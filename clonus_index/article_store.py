@@ -37,31 +37,50 @@ def write_articles(path: Path, offsets_path: Path, articles: Iterable[Article]) 
 
 
 class ArticleStore(Mapping):
-    """The articles of a generation by id, each read from disk the first time it is asked for."""
+    """The articles of a generation by id, each read from disk the first time it is asked for.
 
-    def __init__(self, path: Path, offsets: dict[str, list[int]], damaged: str):
+    The file is opened once, when the generation is opened, and read through
+    that descriptor: a later build may remove this generation's folder while
+    a long-lived reader still serves it, and what it opened stays readable.
+    """
+
+    def __init__(self, path: Path, offsets: dict[str, list[int]], damaged: str, fd: int):
         self._path = path
         self._offsets = offsets
         self._damaged = damaged  # the message when an article cannot be read
         self._cache: dict[str, Article] = {}
+        self._fd = fd
 
     @classmethod
     def open(cls, path: Path, offsets_path: Path, damaged: str) -> "ArticleStore":
         """Read the table of lines; a file shorter or longer than it says is damaged."""
         offsets = json.loads(offsets_path.read_text("utf-8"))
         end = max((start + length + 1 for start, length in offsets.values()), default=0)
-        if path.stat().st_size != end:
-            raise ValueError("articles file does not match its table")
-        return cls(path, offsets, damaged)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            if os.fstat(fd).st_size != end:
+                raise ValueError("articles file does not match its table")
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(path, offsets, damaged, fd)
+
+    def close(self) -> None:
+        """Let go of the file; articles already read stay available."""
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
 
     def __getitem__(self, article_id: str) -> Article:
         found = self._cache.get(article_id)
         if found is None:
             start, length = self._offsets[article_id]
             try:
-                with open(self._path, "rb") as fh:
-                    fh.seek(start)
-                    found = Article.from_dict(json.loads(fh.read(length)))
+                # pread: no shared file position, so threads never interleave.
+                found = Article.from_dict(json.loads(os.pread(self._fd, length, start)))
             except (OSError, ValueError, KeyError):
                 raise IndexDamagedError(self._damaged) from None
             self._cache[article_id] = found

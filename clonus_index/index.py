@@ -33,7 +33,8 @@ from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedE
                      IndexNotFoundError, IndexVersionError, IndexWriteError)
 from .index_folder import (CURRENT, cleanup as _cleanup,
                            current_generation as _current_generation, folder_kind,
-                           fsync_dir as _fsync_dir, new_generation_name, read_pointer, writing)
+                           fsync_dir as _fsync_dir, lease_generation, new_generation_name, read_pointer,
+                           writing)
 from .article_store import ArticleStore, write_articles
 from .pipeline import Corpus, ingest, write_atomic
 from .query import mine_abbreviations
@@ -101,8 +102,19 @@ class StoredIndex:
     path: Path
     generation: Path
     ix: object
-    articles: Mapping[str, Article]
+    articles: ArticleStore
     meta: dict
+    lease: int = -1  # a shared lock that keeps builds from removing this generation
+
+    def close(self) -> None:
+        """Let go of the articles file and of the generation's lease."""
+        self.articles.close()
+        lease, self.lease = self.lease, -1
+        if lease >= 0:
+            os.close(lease)
+
+    def __del__(self) -> None:  # an index dropped unclosed must not pin its generation
+        self.close()
 
 
 def sources_hash(paths: Iterable[str | Path]) -> str:
@@ -291,6 +303,15 @@ def _read_generation(path: Path) -> StoredIndex:
         raise IndexVersionError(
             f"{path}: index has schema version {version}, this clonus_index reads version "
             f"{SCHEMA_VERSION}; {_rebuild_hint(path)}")
+    lease = lease_generation(gen)  # FileNotFoundError when a build is removing it: retried
+    try:
+        return _open_generation(path, name, gen, meta, lease)
+    except BaseException:
+        os.close(lease)
+        raise
+
+
+def _open_generation(path: Path, name: str, gen: Path, meta: dict, lease: int) -> StoredIndex:
     try:
         articles = ArticleStore.open(gen / ARTICLES, gen / ARTICLE_OFFSETS,
                                      f"{path}: index articles are unreadable; "
@@ -314,7 +335,7 @@ def _read_generation(path: Path) -> StoredIndex:
     except Exception as exc:  # Whoosh raises many types on damaged files
         raise IndexDamagedError(f"{path}: index is damaged ({type(exc).__name__}); "
                                 f"{_rebuild_hint(path)}") from None
-    return StoredIndex(path=path, generation=gen, ix=ix, articles=articles, meta=meta)
+    return StoredIndex(path=path, generation=gen, ix=ix, articles=articles, meta=meta, lease=lease)
 
 
 def passage_from_stored(fields: dict, articles: Mapping[str, Article]) -> Passage:

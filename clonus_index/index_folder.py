@@ -24,7 +24,7 @@ from .pipeline import write_atomic
 
 __all__ = ["MARKER", "FORMAT_VERSION", "CURRENT", "LOCK", "folder_kind", "prepare_folder",
            "writing", "cleanup", "current_generation", "read_pointer", "new_generation_name",
-           "is_generation_name", "fsync_dir"]
+           "is_generation_name", "fsync_dir", "lease_generation", "LEASE_FILE"]
 
 #: The marker file: its presence, with this project's name, makes a folder an index.
 MARKER = "clonus_index.json"
@@ -34,6 +34,9 @@ FORMAT_VERSION = 1
 PROJECT = "clonus_index"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
+#: The file of a generation that its readers hold a shared lock on, so a
+#: build never removes a generation a process still serves.
+LEASE_FILE = "meta.json"
 #: How many times a builder takes a new lock when failed first builds keep removing it.
 _LOCK_ATTEMPTS = 20
 
@@ -294,9 +297,52 @@ def cleanup(path: Path, keep: set[str]) -> None:
         name = child.name
         if ((_GENERATION.fullmatch(name) and name not in keep) or _UNFINISHED.fullmatch(name)):
             if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child, ignore_errors=True)
+                with _unleased(child) as free:
+                    if free:
+                        shutil.rmtree(child, ignore_errors=True)
         elif _SWAP_FILE.fullmatch(name) and child.is_file() and not child.is_symlink():
             child.unlink(missing_ok=True)
+
+
+def lease_generation(generation: Path) -> int:
+    """A shared lock on ``generation`` for as long as the returned descriptor is open.
+
+    Builds skip a generation somebody holds (see ``cleanup``), so a process
+    that opened it (a server, a notebook) keeps reading files that its
+    searchers open later. The kernel drops the lock when the process dies.
+    Raises ``FileNotFoundError`` when the generation is gone or going.
+    """
+    fd = os.open(generation / LEASE_FILE, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        if not (generation / LEASE_FILE).exists():  # removed between open and lock
+            raise FileNotFoundError(str(generation / LEASE_FILE))
+    except BlockingIOError:  # a build is removing it right now
+        os.close(fd)
+        raise FileNotFoundError(str(generation / LEASE_FILE)) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextlib.contextmanager
+def _unleased(generation: Path) -> Iterator[bool]:
+    """True, holding the generation exclusively, when no reader holds a lease on it."""
+    try:
+        fd = os.open(generation / LEASE_FILE, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:  # unfinished or damaged: nobody can be reading it
+        yield True
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:

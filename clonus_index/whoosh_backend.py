@@ -122,6 +122,7 @@ class WhooshBackend:
             for s in self._searchers:
                 s.close()
             self._searchers.clear()
+        self.stored.close()
 
     # -- the Lexicon planning asks -----------------------------------------------
 

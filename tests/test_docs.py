@@ -21,7 +21,7 @@ def _setup_commands():
 def test_readme_gives_exactly_two_setup_commands():
     install_and_search, install_and_test = _setup_commands()
     assert "pip install ." in install_and_search and "clonus-index search" in install_and_search
-    assert 'pip install ".[test]"' in install_and_test and "pytest" in install_and_test
+    assert 'pip install ".[test,semantic]"' in install_and_test and "pytest" in install_and_test
 
 
 def test_ci_runs_the_readme_test_command_verbatim():

@@ -1,3 +1,4 @@
+import threading
 import errno
 import json
 import re
@@ -46,6 +47,10 @@ def test_readers_see_the_old_index_until_the_swap(tmp_path, seed_path, seed_corp
     assert not any(p.name.endswith(".tmp") for p in path.iterdir())
     # the old generation is kept one build longer for readers that were opening it
     assert old_generation in _generations(path)
+    write_index(smaller, path)
+    assert old_generation in _generations(path)  # `old` still serves it: never removed under it
+    old.close()
+    new.close()
     write_index(smaller, path)
     assert old_generation not in _generations(path) and len(_generations(path)) == 2
 
@@ -216,3 +221,27 @@ def test_a_truncated_articles_file_is_named_with_the_fix(seed_path, tmp_path):
     articles.write_bytes(articles.read_bytes()[:-100])
     with pytest.raises(IndexDamagedError, match=r"index is damaged.*rebuild it with: clonus-index build"):
         open_index(path)
+
+
+def test_a_build_never_removes_the_generation_an_open_index_serves(tmp_path, seed_path):
+    """A long-lived reader (a server, a notebook) keeps its generation until it closes it.
+
+    Its searchers and articles are opened lazily, in new threads too, so
+    the files must still be there however many builds happen meanwhile.
+    """
+    from clonus_index import build_index, open_index
+    path = tmp_path / "ix"
+    build_index([seed_path], path)
+    reader = open_index(path)  # no article read yet: they are read when a hit needs them
+    generation = path / (path / "CURRENT").read_text().strip()
+    for _ in range(3):
+        build_index([seed_path], path)
+    assert generation.is_dir()
+    results = []
+    worker = threading.Thread(target=lambda: results.extend(reader.search("serotonin syndrome")))
+    worker.start()
+    worker.join()
+    assert results[0].passage.article.title == "What is clonus? Everything you need to know"
+    reader.close()
+    build_index([seed_path], path)
+    assert not generation.exists()

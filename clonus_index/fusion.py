@@ -1,0 +1,154 @@
+"""Fusion: the lexical ranking and the passages' similarity to the question, combined.
+
+After lexical search, in the semantic stage (``semantic`` holds the model and
+the passage vectors). Lexical first: a question whose words its answer shares
+keeps the lexical order; the model decides where the lexical ranker matched
+only part of the question (a paraphrase). Pure Python: it needs no extra.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
+
+from .models import Hit, Passage
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .semantic import Encoder, VectorStore
+
+__all__ = ["FUSION_WEIGHT", "DENSE_DEPTH", "LEXICAL_DEPTH", "Fused", "fuse", "lexical_confidence",
+           "semantic_rank", "fuse_hits"]
+
+#: What a cosine-similarity advantage is worth, against lexical scores scaled so the
+#: best is 1, when the lexical ranker matched none of the question's concepts
+#: (a paraphrase). It shrinks to 0 as the lexical top hit matches all of them.
+FUSION_WEIGHT = 12.0
+#: How many nearest passages by vector may join the lexical candidates.
+DENSE_DEPTH = 20
+#: How many lexical hits are fused (the rest keep their order below them).
+LEXICAL_DEPTH = 50
+
+
+@dataclass(frozen=True)
+class Fused:
+    """One passage of a fused ranking, with what each stage contributed (for ``--explain``)."""
+
+    id: str
+    score: float
+    lexical_rank: Optional[int]
+    similarity: Optional[float]
+    contribution: dict[str, Any]
+
+
+def fuse(lexical: Sequence[tuple[str, float]], dense: Mapping[str, float],
+         confidence: float = 1.0, weight: float = FUSION_WEIGHT) -> list[Fused]:
+    """Combine a lexical ranking with dense similarities, lexical first; best first.
+
+    ``lexical`` is the lexical ranker's (passage id, score) list, best first.
+    ``dense`` maps passage ids (the lexical candidates, and nearest neighbours
+    that may join them) to cosine similarity with the question.
+    ``confidence`` (0..1) is how completely the lexical top hit matched the
+    question's concepts: at 1 the lexical order stands (a question whose
+    words the answer shares is the lexical ranker's strength); below 1 the
+    model's preference counts, in proportion to what is missing (a paraphrase
+    shares few words with its answer, which only the model bridges).
+
+    Each candidate scores ``lexical / best lexical + w * (similarity - best
+    similarity)`` with ``w = weight * (1 - confidence)``: lexical scores are on
+    the scale of the best hit, similarities stay raw cosines, whose differences
+    mean the same for every question and any number of passages.
+    """
+    confidence = min(1.0, max(0.0, confidence))
+    w = weight * (1.0 - confidence)
+    lex = dict(lexical)
+    lex_rank = {pid: n for n, (pid, _) in enumerate(lexical, 1)}
+    best = max(lex.values(), default=0.0)
+    candidates = list(dict.fromkeys([pid for pid, _ in lexical] + list(dense)))
+    sims = [dense[pid] for pid in candidates if pid in dense]
+    top_sim, low_sim = (max(sims), min(sims)) if sims else (0.0, 0.0)
+    by_sim = {pid: n for n, pid in enumerate(sorted(dense, key=lambda p: -dense[p]), 1)}
+    fused = []
+    for pid in candidates:
+        lexical_part = lex.get(pid, 0.0) / best if best > 0 else 0.0
+        sim = dense.get(pid)
+        dense_part = w * ((low_sim if sim is None else sim) - top_sim)
+        score = lexical_part + dense_part
+        fused.append(Fused(pid, score, lex_rank.get(pid), sim, {
+            "lexical_rank": lex_rank.get(pid), "lexical": round(lexical_part, 4),
+            "similarity": None if sim is None else round(sim, 4),
+            "similarity_rank": by_sim.get(pid), "confidence": round(confidence, 4),
+            "dense_weight": round(w, 4), "dense": round(dense_part, 4),
+            "fused": round(score, 4)}))
+    fused.sort(key=lambda f: (-f.score, f.lexical_rank or len(candidates) + 1))
+    return fused
+
+
+def lexical_confidence(hit: Any) -> float:
+    """How completely a lexical hit matched the question's concepts, 0..1.
+
+    Read from the hit's explanation (search with ``explain=True``): the
+    coverage factor is ``floor + (1 - floor) * coverage ** 2``. A hit of a
+    query with no concepts (pure query syntax) counts as fully matched.
+    """
+    from .ranking import COVERAGE_FLOOR
+
+    if hit.explanation is None:
+        raise ValueError("lexical_confidence needs a hit searched with explain=True")
+    factor = hit.explanation.get("factors", {}).get("coverage")
+    if factor is None:
+        return 1.0
+    return max(0.0, (factor - COVERAGE_FLOOR) / (1 - COVERAGE_FLOOR)) ** 0.5
+
+
+def semantic_rank(query: str, lexical: Sequence[tuple[str, float]], store: VectorStore,
+                  encoder: Encoder, confidence: float = 1.0,
+                  depth: int = DENSE_DEPTH) -> list[Fused]:
+    """The semantic stage for one question: encode it, gather candidates, fuse.
+
+    The candidates are the first ``LEXICAL_DEPTH`` lexical hits and the
+    ``depth`` passages nearest to the question; lexical hits past
+    ``LEXICAL_DEPTH`` follow in their own order.
+    """
+    vector = encoder.encode_query(query)
+    head, tail = list(lexical[:LEXICAL_DEPTH]), list(lexical[LEXICAL_DEPTH:])
+    dense = store.scores(vector, [pid for pid, _ in head])
+    dense.update(store.top(vector, depth) if depth > 0 else [])
+    fused = fuse(head, dense, confidence)
+    seen = {f.id for f in fused}
+    floor = min((f.score for f in fused), default=0.0)
+    for n, (pid, _) in enumerate(tail, LEXICAL_DEPTH + 1):
+        if pid not in seen:
+            fused.append(Fused(pid, floor - n, n, None, {"lexical_rank": n}))
+    return fused
+
+
+def fuse_hits(query: str, hits: Sequence[Hit], store: VectorStore, encoder: Encoder,
+              passage: Callable[[str], Passage], limit: int, explain: bool = False,
+              keep: Optional[Callable[[Passage], bool]] = None) -> list[Hit]:
+    """The semantic stage on a search's hits: fused ``Hit`` objects, best first, at most ``limit``.
+
+    ``hits`` are the lexical hits searched with ``explain=True`` (their
+    explanation gives the lexical confidence), as many as the lexical
+    ranker gives (``LEXICAL_DEPTH`` are fused). ``passage(id)`` fetches a
+    passage that only the model found, and ``keep`` (a section filter, say)
+    says whether such a passage may be returned. With ``explain``, each
+    hit's explanation gains a ``semantic`` entry: what fusion made of it.
+    """
+    confidence = lexical_confidence(hits[0]) if hits else 0.0
+    fused = semantic_rank(query, [(h.passage.id, h.score) for h in hits], store, encoder, confidence)
+    lexical = {h.passage.id: h for h in hits}
+    out: list[Hit] = []
+    for f in fused:
+        hit = lexical.get(f.id)
+        if hit is None:
+            found = passage(f.id)
+            if keep is not None and not keep(found):
+                continue
+            hit = Hit(rank=0, score=0.0, passage=found, highlights=found.text)
+        explanation = None
+        if explain:
+            explanation = {**(hit.explanation or {}), "semantic": f.contribution}
+        out.append(replace(hit, rank=len(out) + 1, score=f.score, explanation=explanation))
+        if len(out) == limit:
+            break
+    return out
