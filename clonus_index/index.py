@@ -143,8 +143,15 @@ def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
     it to inject faults).
     """
     path = Path(path)
-    with writing(path, lock_wait):
-        _write_generation(corpus, path, sources_digest, storage_hook)
+    try:
+        with writing(path, lock_wait):
+            _write_generation(corpus, path, sources_digest, storage_hook)
+    except OSError as exc:  # the folder, its marker or its lock cannot be made (read-only)
+        if isinstance(exc, ClonusIndexError):
+            raise
+        reason = exc.strerror or str(exc)
+        raise IndexWriteError(f"{path}: could not write the index ({reason}); nothing was "
+                              "changed. Choose another folder with --index PATH", reason) from None
     return path
 
 

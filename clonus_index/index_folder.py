@@ -172,6 +172,14 @@ def prepare_folder(path: Path) -> Optional[str]:
     if kind != "index":
         try:
             _write_marker(path)
+        except FileNotFoundError:
+            # Another builder wrote the marker first and, holding the lock,
+            # removed our marker's temporary file as debris: the folder is an
+            # index now, which is all this was for.
+            if _marker_version(path) is None:
+                if fresh:
+                    _unmake(path, fresh)
+                raise
         except BaseException:
             if fresh:
                 _unmake(path, fresh)

@@ -188,8 +188,8 @@ def _mla(article: Article) -> str:
     parts = []
     if article.author:
         names = article.author.split()
-        parts.append(f"{names[-1]}, {' '.join(names[:-1])}. " if len(names) > 1
-                     else f"{article.author}. ")
+        name = f"{names[-1]}, {' '.join(names[:-1])}" if len(names) > 1 else article.author
+        parts.append(f"{name.rstrip('.')}. ")  # "Kim, R." ends with its initial's dot
     title = article.title
     if not title.endswith(("?", "!", ".")):
         title += "."

@@ -35,8 +35,9 @@ __all__ = ["Index", "Results", "open_index", "build_index", "search", "SEARCH_SE
 #: safety net for hostile input; the caps on terms and postings bound an
 #: ordinary search first, so its answer does not depend on machine load.
 SEARCH_SECONDS = 2.0
-#: How many first-stage candidates the re-ranking looks at (more when a
-#: page reaches further).
+#: How many first-stage candidates the re-ranking looks at. When a page
+#: reaches further, the hits after these keep their first-stage order, so
+#: that pages (``offset``) follow each other.
 CANDIDATES = 50
 #: How many hits are returned when no limit is given (API and CLI alike).
 DEFAULT_LIMIT = 10
@@ -226,7 +227,7 @@ class Index:
             plan = fuzzy_words(plan)
             q = backend.compile(plan)
             found = backend.candidates(q, plan, allow, wanted, deadline)
-        ranked = rerank(found, plan)[offset:offset + limit]
+        ranked = _rank(found, plan)[offset:offset + limit]
         hits = [self._hit(backend, rank, score, c, plan, str(q), explain)
                 for rank, (score, c) in enumerate(ranked, offset + 1)]
         return Results(hits, query, plan.corrected, str(q), section, article, offset)
@@ -325,3 +326,18 @@ def search(query: str, limit: int = DEFAULT_LIMIT, section: Optional[str] = None
         index = _default
     return index.search(query, limit=limit, section=section, explain=explain, offset=offset,
                         article=article)
+
+
+def _rank(found: list, plan) -> list:
+    """The best ``CANDIDATES`` first-stage matches re-ranked, then the rest in first-stage order.
+
+    The re-ranked set does not grow with ``offset``, so a later page neither
+    repeats nor skips a hit of an earlier one; a score never rises down the list.
+    """
+    # First-stage order; equal scores keep reading order, as the backend's top N does.
+    order = sorted(range(len(found)), key=lambda i: -(found[i].score or 0.0))
+    ranked = rerank([found[i] for i in sorted(order[:CANDIDATES])], plan)
+    for i in order[CANDIDATES:]:
+        ((score, candidate),) = rerank([found[i]], plan)
+        ranked.append((min(score, ranked[-1][0]), candidate))
+    return ranked

@@ -64,11 +64,14 @@ class _Candidates(TopCollector):
     Filtering here rather than in the query keeps Whoosh's block-quality
     skipping (which ``Require`` with a top-N collector trips over) out of it;
     at the deadline collection stops and keeps what it has. Nothing counts
-    every match.
+    every match. Block-quality skipping and matcher replacement are off: with
+    BM25F and DisMax they drop real top matches (the best of 20,000 passages
+    missing from the top 50 but not from the top 100), and the top N must be
+    exact for pages to follow each other. The plan's caps bound what is scored.
     """
 
     def __init__(self, limit: int, allow: Optional[set[int]], deadline: float):
-        super().__init__(limit=limit)
+        super().__init__(limit=limit, usequality=False, replace=0)
         self._allow = allow
         self._deadline = deadline
 

@@ -150,6 +150,10 @@ def test_an_article_with_only_an_apa_block_takes_its_title_and_author(tmp_path):
     assert article.citation("apa") == (
         "Kim, R. (2022, November 4). Gout in the U.S.: Symptoms and relief. Health Site. "
         "https://example.org/gout")
+    # An initial keeps its one dot in MLA too ("Kim, R.", never "Kim, R..").
+    assert article.citation("mla") == (
+        "Kim, R. \u201cGout in the U.S.: Symptoms and relief.\u201d Health Site, 4 Nov. 2022, "
+        "https://example.org/gout.")
 
 
 def test_an_article_without_a_cite_block_is_cited_with_what_is_known(tmp_path):

@@ -14,6 +14,8 @@ from clonus_index.reading import read_document, read_html, read_text
 from clonus_index.searching import MAX_EXPANSIONS, MAX_FUZZY_DISTANCE
 
 #: A hang guard, not a speed target: generous for a shared 2-core machine.
+#: Measured in CPU seconds of this process (``time.process_time``), so that a
+#: busy machine, which stretches wall-clock time, cannot fail it.
 BOUND = 5.0
 
 SOUP = ["(((", ")))", "*", "a*b*c*d*", "field:", "NOT NOT", "~~", "^^", "foo:bar", '"', "'",
@@ -23,12 +25,12 @@ SOUP = ["(((", ")))", "*", "a*b*c*d*", "field:", "NOT NOT", "~~", "^^", "foo:bar
 
 
 def _check(index, query):
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         hits = index.search(query)
     except QueryError:
         hits = []
-    assert time.perf_counter() - start < BOUND, query
+    assert time.process_time() - start < BOUND, query
     assert isinstance(hits, list) and all(isinstance(h, Hit) for h in hits)
 
 
@@ -82,9 +84,9 @@ def big_index(tmp_path_factory):
 @pytest.mark.parametrize("query", ["*a*", "a*", "term~4", "byesterday~8", "[a TO z]", "{a TO zz}",
                                    "text:*e*", "*a* OR *e* OR *i*", "a*b*c*d*"])
 def test_expansions_are_capped_on_a_large_index(big_index, query):
-    start = time.perf_counter()
+    start = time.process_time()
     hits = big_index.search(query, explain=True)
-    assert time.perf_counter() - start < BOUND
+    assert time.process_time() - start < BOUND
     if hits:
         parsed = hits.parsed
         assert parsed.count("text:") <= 3 * MAX_EXPANSIONS + 10
@@ -162,9 +164,9 @@ def test_binary_junk_gives_passages_or_a_clear_error(tmp_path_factory, data):
     "<p>Intro:" + "<ul><li>Item in a paragraph survives.</li></ul>" * 3_000 + "</p>",
 ])
 def test_pathological_nesting_is_read_in_bounded_time(page):
-    start = time.perf_counter()
+    start = time.process_time()
     doc = read_html(page)
-    assert time.perf_counter() - start < BOUND * 2
+    assert time.process_time() - start < BOUND * 2
     texts = [b.text for b in doc.blocks]
     assert "survives" in " ".join(texts)
     # Each item is read once, as itself: no item's text repeats inside another.
@@ -192,9 +194,9 @@ def test_wrongly_declared_encodings(tmp_path):
 ])
 def test_expanding_queries_are_bounded_on_20000_passages(large_index, query):
     from clonus_index.searching import MAX_TERMS
-    start = time.perf_counter()
+    start = time.process_time()
     hits = large_index.search(query, explain=True)
-    assert time.perf_counter() - start < BOUND, query
+    assert time.process_time() - start < BOUND, query
     # Bounded before any matcher is built: the terms searched, not just the time.
     assert hits.parsed.count(":") <= MAX_TERMS + 10
     assert "<Every" not in hits.parsed and "*" not in hits.parsed
@@ -219,8 +221,8 @@ def test_a_long_query_is_planned_in_bounded_time(default_index):
     gibberish = " ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 12)))
                          for _ in range(400))
     for query in (fuzzy, wild, gibberish):
-        start = time.perf_counter()
+        start = time.process_time()
         hits = default_index.search(query, explain=True)
-        assert time.perf_counter() - start < 1.0
+        assert time.process_time() - start < 1.0
         if hits:
             assert hits.parsed.count("~") + hits.parsed.count(":") <= 8 * MAX_QUERY_TERMS

@@ -275,3 +275,24 @@ def test_a_failed_first_build_gives_the_lock_to_the_next_builder(tmp_path, seed_
         thread.join()
     assert errors and len(open_index(path)) == len(seed_corpus.passages)
     assert (path / MARKER).is_file() and (path / LOCK).is_file()
+
+
+def test_a_marker_write_whose_temporary_file_another_builder_removed_still_builds(
+        tmp_path, seed_corpus, monkeypatch):
+    """Two first builds: the one holding the lock removes the other's marker swap file as debris."""
+    from clonus_index import pipeline
+    from clonus_index.index_folder import cleanup
+    path = tmp_path / "ix"
+    real = pipeline._write_beside
+
+    def raced(target, lines):
+        tmp = real(target, lines)
+        if target.name == MARKER and not (target.parent / MARKER).exists():
+            real_marker = real(target, lines)  # the other builder's marker lands first
+            os.replace(real_marker, target)
+            cleanup(target.parent, keep=set())  # and its cleanup takes our swap file
+        return tmp
+
+    monkeypatch.setattr(pipeline, "_write_beside", raced)
+    write_index(seed_corpus, path)
+    assert len(open_index(path)) == len(seed_corpus.passages)

@@ -346,6 +346,34 @@ def test_an_existing_index_in_a_read_only_folder_still_answers(tmp_path, seed_pa
             p.chmod(mode)
 
 
+def test_a_build_into_a_read_only_folder_says_what_to_do(tmp_path, seed_path):
+    """An index, an empty folder or a missing one under a read-only folder: one line with a fix."""
+    index, empty, parent = tmp_path / "ix", tmp_path / "empty", tmp_path / "ro"
+    build_index([seed_path], index)
+    empty.mkdir()
+    parent.mkdir()
+    before = _answer(index)
+    targets = [index, empty, parent / "new"]
+    folders = [index, *index.rglob("*"), empty, parent]
+    modes = {p: p.stat().st_mode for p in folders}
+    for p in folders:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    try:
+        for target in targets:
+            result = cli_held_to_permissions(["build", str(seed_path), "--index", str(target)],
+                                              _env())
+            assert result.returncode == 1, result.stderr
+            (line,) = result.stderr.strip().splitlines()
+            assert line.startswith(f"Error: {target}: could not write the index (Permission "
+                                   "denied)"), line
+            assert line.endswith("Choose another folder with --index PATH"), line
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)
+    assert _answer(index) == before
+    assert not any(empty.iterdir()) and not any(parent.iterdir())
+
+
 def test_a_cache_folder_holding_something_else_says_how_to_choose_another(foreign_paths,
                                                                           monkeypatch):
     for path in foreign_paths:

@@ -213,6 +213,20 @@ def test_results_are_not_capped_at_fifty_and_pages_follow_each_other(large_index
     assert [h.rank for h in page] == list(range(11, 21))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("query", ["pain treatment", "pain"])
+def test_pages_across_the_re_ranked_candidates_repeat_and_skip_nothing(large_index, query):
+    """Ten pages of ten are the first 100 hits: the same hits, in the same order, once each."""
+    whole = [(h.passage.id, h.rank) for h in large_index.search(query, limit=100)]
+    pages = [(h.passage.id, h.rank) for offset in range(0, 100, 10)
+             for h in large_index.search(query, limit=10, offset=offset)]
+    assert pages == whole and len({pid for pid, _ in pages}) == 100
+    scores = [h.score for h in large_index.search(query, limit=100)]
+    assert scores == sorted(scores, reverse=True)
+    # The first stage is exact: the best hit does not depend on how many are asked for.
+    assert large_index.search(query, limit=1)[0].passage.id == whole[0][0]
+
+
 def test_paging_on_the_bundled_index(default_index):
     whole = default_index.search("clonus", limit=10)
     assert [h.passage.id for h in default_index.search("clonus", limit=4, offset=3)] == \
@@ -260,6 +274,15 @@ def test_searching_a_closed_index_says_so(seed_path, tmp_path):
                                                            r"again with clonus_index\.open_index"):
         index.search("clonus")
     assert "closed" in repr(index)
+
+
+def test_closing_twice_is_harmless(seed_path, tmp_path):
+    """close() may be called again, and ``with`` may close an index already closed."""
+    with clonus_index.build_index([seed_path], tmp_path / "ix") as index:
+        index.close()
+    index.close()
+    with pytest.raises(clonus_index.IndexStateError, match="this index was closed"):
+        index.refresh()
 
 
 def test_refresh_serves_a_rebuilt_index(seed_path, data_dir, tmp_path):
