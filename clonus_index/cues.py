@@ -16,7 +16,7 @@ from .models import Block
 from .query import asked_part
 from .resources import load
 
-__all__ = ["classify_heading", "cue_scores", "section_names", "intent_kinds", "asks_definition",
+__all__ = ["classify_heading", "named_sections", "cue_scores", "section_names", "intent_kinds", "asks_definition",
            "article_kind", "kind_of", "is_definition", "tables", "FIRST_SENTENCE"]
 
 #: How much more a cue counts in a paragraph's first sentence, which
@@ -47,6 +47,9 @@ class _Tables:
                         if s.get("intent")]
         self.roadmap = _alternation(data["roadmap"], prefix=False)
         self.late = {s["name"] for s in self.sections if s.get("late")}
+        # Sections any kind of article may have ("When to see a doctor"), even
+        # when a kind's set folds them into another: they tell no kind apart.
+        self.any_kind = {s["name"] for s in self.sections if s.get("any_kind")}
         self.definitions = [re.compile(p) for p in data["definition_openings"]]
         self.definition_questions = [re.compile(p) for p in data["definition_questions"]]
 
@@ -112,6 +115,33 @@ def classify_heading(text: str) -> Optional[str]:
     return best[2] if best else overview
 
 
+def named_sections(text: str) -> list[str]:
+    """Every section kind a heading names, in the order it names them.
+
+    "Things you can do to prevent kidney stones" -> ["Living with",
+    "Prevention"]; a name inside a longer one's words is not named ("after
+    the procedure" is Recovery only); Overview's words count only when no
+    other matches.
+    """
+    lowered = text.lower()
+    t = tables()
+    found = []
+    overview = False
+    for name, pattern in t.headings:
+        m = pattern.search(lowered)
+        if not m:
+            continue
+        if name == t.default:
+            overview = True
+            continue
+        found.append((m.start(), m.end(), name))
+    # A name inside a longer one is part of it: "after the procedure" is
+    # Recovery, not also "the procedure".
+    names = [name for start, end, name in sorted(found, key=lambda f: (f[0], f[0] - f[1]))
+             if not any(s <= start and end <= e and e - s > end - start for s, e, _ in found)]
+    return names or ([t.default] if overview else [])
+
+
 def kind_of(section: str) -> str:
     """The section kind of a passage's section: its heading's kind, or the name itself."""
     return classify_heading(section) or section
@@ -169,7 +199,7 @@ def article_kind(blocks: Sequence[Block], title: Optional[str] = None,
     """What kind of article the blocks make: "condition", "drug" or "procedure".
 
     Each paragraph votes for the kind whose own sections its cues speak of
-    most (sections shared by kinds do not vote), a heading naming a section
+    most (sections shared by kinds, or that any kind may have, do not vote), a heading naming a section
     of one kind votes three times, and each kind's cue words in the title
     count five times; conditions win ties, being the most common kind.
     ``scores`` are the blocks' ``cue_scores``, when the caller has them.
@@ -177,7 +207,8 @@ def article_kind(blocks: Sequence[Block], title: Optional[str] = None,
     t = tables()
     kinds = list(t.kinds)
     score = dict.fromkeys(kinds, 0.0)
-    only = {name: [k for k in kinds if name in t.kinds[k]] for name in t.names}
+    only = {name: [k for k in kinds if name in t.kinds[k]] for name in t.names
+            if name not in t.any_kind}
     own = {name: ks[0] for name, ks in only.items() if len(ks) == 1}
     for i, block in enumerate(blocks):
         if block.kind == "heading":

@@ -36,7 +36,7 @@ from .pipeline import Corpus, ingest, write_atomic
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
 from .resources import bundled_corpus
-from .sections import classify_heading
+from .sections import kind_of
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
            "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT",
@@ -78,12 +78,13 @@ def make_schema() -> Schema:
 
 
 def section_keys(passage: Passage) -> str:
-    """Lower-cased names a ``section=`` filter may use: the section and its kind."""
-    names = {passage.section.lower()}
-    kind = classify_heading(passage.section)
-    if kind:
-        names.add(kind.lower())
-    return ",".join(sorted(names))
+    """Lower-cased names a ``section=`` filter may use: the section and its kind.
+
+    The kind is the one ingestion decided (``passage.kind``); a passage made
+    without one falls back to the kind its section's name gives.
+    """
+    kind = passage.kind or kind_of(passage.section)
+    return ",".join(sorted({passage.section.lower(), kind.lower()}))
 
 
 @dataclass
@@ -300,6 +301,7 @@ def passage_from_stored(fields: dict, articles: dict[str, Article]) -> Passage:
         start=data["start"], end=data["end"],
         links=tuple(ReferenceLink(r["id"], r["score"], tuple(r.get("terms", ())))
                     for r in data["references"]),
+        kind=data.get("kind") or kind_of(data["section"]),
     )
 
 
