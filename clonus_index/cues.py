@@ -16,12 +16,17 @@ from .models import Block
 from .query import asked_part
 from .resources import load
 
-__all__ = ["classify_heading", "named_sections", "cue_scores", "section_names", "intent_kinds", "asks_definition",
+__all__ = ["classify_heading", "named_sections", "cue_matches", "scores_of", "common_cues", "cue_scores", "section_names", "intent_kinds", "asks_definition",
            "article_kind", "kind_of", "is_definition", "tables", "FIRST_SENTENCE"]
 
 #: How much more a cue counts in a paragraph's first sentence, which
 #: usually says what the paragraph is about.
 FIRST_SENTENCE = 2.0
+#: A cue found in more than COMMON_SHARE of an article's paragraphs (of at
+#: least COMMON_MIN paragraphs) names its subject: it counts COMMON_WEIGHT.
+COMMON_SHARE = 0.25
+COMMON_MIN = 8
+COMMON_WEIGHT = 0.25
 
 
 class _Tables:
@@ -167,26 +172,61 @@ def asks_definition(question: str) -> bool:
 _SENTENCES = re.compile(r"(?<=[.!?:])\s")
 
 
+def cue_matches(text: str) -> list[tuple[str, float]]:
+    """The cues a text holds, each with the factor its place gives (first sentence: 2).
+
+    One scan of the text per sentence, whatever the number of cues. A
+    roadmap sentence ("In this article, learn more about the causes and
+    treatment") names sections without being about them: only Overview's
+    cues count there (marked with a negative factor).
+    """
+    t = tables()
+    found: list[tuple[str, float]] = []
+    for i, sentence in enumerate(_SENTENCES.split(text.lower())):
+        roadmap = t.roadmap.search(sentence) is not None
+        factor = FIRST_SENTENCE if i == 0 else 1.0
+        for m in t.cues.finditer(sentence):
+            found.append((m.group(), -factor if roadmap else factor))
+    return found
+
+
+def scores_of(matches: Sequence[tuple[str, float]],
+              common: frozenset[str] = frozenset()) -> dict[str, float]:
+    """Section scores from ``cue_matches``; a cue in ``common`` counts COMMON_WEIGHT."""
+    t = tables()
+    scores = dict.fromkeys(t.names, 0.0)
+    for cue, factor in matches:
+        scale = COMMON_WEIGHT if cue in common else 1.0
+        for name, weight in t.cue_owner[cue]:
+            if factor < 0 and name != t.default:
+                continue
+            scores[name] += weight * abs(factor) * scale
+    return scores
+
+
 def cue_scores(text: str) -> dict[str, float]:
     """How strongly a text speaks of each section kind: cue hits, phrases counting double.
 
     The first sentence counts twice: it usually says what the paragraph is
-    about ("To diagnose shingles, ..."), where later sentences wander. One
-    scan of the text per sentence, whatever the number of cues.
+    about ("To diagnose shingles, ..."), where later sentences wander.
     """
-    t = tables()
-    scores = dict.fromkeys(t.names, 0.0)
-    for i, sentence in enumerate(_SENTENCES.split(text.lower())):
-        # A roadmap sentence ("In this article, learn more about the causes and
-        # treatment") names sections without being about them.
-        roadmap = t.roadmap.search(sentence) is not None
-        factor = FIRST_SENTENCE if i == 0 else 1.0
-        for m in t.cues.finditer(sentence):
-            for name, weight in t.cue_owner[m.group()]:
-                if roadmap and name != t.default:
-                    continue
-                scores[name] += weight * factor
-    return scores
+    return scores_of(cue_matches(text))
+
+
+def common_cues(matches: Sequence[Sequence[tuple[str, float]]]) -> frozenset[str]:
+    """The cues found in more than COMMON_SHARE of an article's paragraphs (at least COMMON_MIN).
+
+    They speak of the article's subject, not of a section: "pregnancy" in
+    an article on gestational diabetes, "tablet" in one on a medicine.
+    """
+    if len(matches) < COMMON_MIN:
+        return frozenset()
+    df: dict[str, int] = {}
+    for found in matches:
+        for cue in {c for c, _ in found}:
+            df[cue] = df.get(cue, 0) + 1
+    limit = COMMON_SHARE * len(matches)
+    return frozenset(c for c, n in df.items() if n > limit)
 
 
 def is_definition(text: str) -> bool:

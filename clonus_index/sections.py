@@ -14,8 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .cues import (article_kind, asks_definition, classify_heading, cue_scores, intent_kinds,
-                   is_definition, kind_of, named_sections, section_names, tables)
+from .cues import (article_kind, asks_definition, classify_heading, common_cues, cue_matches,
+                   cue_scores, intent_kinds, is_definition, kind_of, named_sections, scores_of,
+                   section_names, tables)
 from .models import Block
 
 __all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "section_names",
@@ -66,14 +67,17 @@ class Placement:
 
 def place_blocks(blocks: Sequence[Block], title: Optional[str] = None) -> list[Optional[Placement]]:
     """One ``Placement`` per block (None for headings), in order."""
-    scores = [cue_scores(b.text) for b in blocks]  # once per block, for both steps
+    matches = [cue_matches(b.text) for b in blocks]  # once per block, for every step
+    common = common_cues([m for m, b in zip(matches, blocks) if b.kind == "text"])
+    scores = [scores_of(m, common) for m in matches]
     kind = article_kind(blocks, title, scores)
     if any(b.kind == "heading" and b.level == 2 for b in blocks):
-        return _from_headings(blocks, kind)
+        return _from_headings(blocks, kind, scores)
     return _inferred(blocks, kind, scores)
 
 
-def _from_headings(blocks: Sequence[Block], article: str) -> list[Optional[Placement]]:
+def _from_headings(blocks: Sequence[Block], article: str,
+                   block_scores: Sequence[dict[str, float]]) -> list[Optional[Placement]]:
     """Sections from the headings; each heading's kind from its words, else from its text.
 
     A heading that names one of this kind of article's sections gives that
@@ -102,7 +106,7 @@ def _from_headings(blocks: Sequence[Block], article: str) -> list[Optional[Place
         if heading is None:
             kind = t.default  # the untitled opening
         else:
-            kind = _heading_kind(heading, [blocks[i].text for i in members], allowed, fold,
+            kind = _heading_kind(heading, [block_scores[i] for i in members], allowed, fold,
                                  opening=previous == t.default) or previous
         for i in members:
             kinds[i] = kind
@@ -121,9 +125,12 @@ def _from_headings(blocks: Sequence[Block], article: str) -> list[Optional[Place
     return out
 
 
-def _heading_kind(heading: str, texts: Sequence[str], allowed: Sequence[str],
+def _heading_kind(heading: str, texts: Sequence[dict[str, float]], allowed: Sequence[str],
                   fold: dict[str, str], opening: bool) -> Optional[str]:
-    """The kind of the section a heading opens: named by the heading, or voted by its text."""
+    """The kind of the section a heading opens: named by the heading, or voted by its text.
+
+    ``texts`` are the cue scores of the text blocks under the heading.
+    """
     names = named_sections(heading)
     # The heading's words for this kind's own sections first; only when it
     # names none of them, those of other kinds folded in ("Dosage" -> Treatment).
@@ -135,8 +142,9 @@ def _heading_kind(heading: str, texts: Sequence[str], allowed: Sequence[str],
     votes = dict.fromkeys(choices, 0.0)
     hits = dict.fromkeys(choices, 0.0)
     # The heading votes too, unless it named the choices (all of them alike).
-    for i, text in enumerate([*([] if named else [heading]), *texts], start=1 if named else 0):
-        scores = cue_scores(text)
+    own = [] if named else [cue_scores(heading)]
+    for i, found in enumerate([*own, *texts], start=1 if named else 0):
+        scores = dict(found)
         for other, into in fold.items():
             scores[into] += FOLD_WEIGHT * scores[other]
         best = max(choices, key=lambda n: scores[n])

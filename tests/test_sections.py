@@ -220,3 +220,14 @@ def test_a_name_inside_a_longer_heading_phrase_is_not_named_too():
     assert named_sections("Things you can do to prevent kidney stones") == [
         "Living with", "Prevention"]
     assert named_sections("Corticosteroids") == []
+
+
+def test_a_cue_in_most_paragraphs_names_the_subject_not_a_section():
+    from clonus_index.cues import common_cues, cue_matches, scores_of
+    texts = ["Pregnancy changes how the body handles sugar."] * 6 + [
+        "The rash is itchy and red.", "Tests of the blood confirm it."]
+    matches = [cue_matches(t) for t in texts]
+    common = common_cues(matches)
+    assert any(c.startswith("pregnan") for c in common)
+    assert scores_of(matches[0], common)["Risk factors"] < scores_of(matches[0])["Risk factors"]
+    assert common_cues(matches[:4]) == frozenset()  # too few paragraphs to tell
