@@ -31,6 +31,8 @@ EARLY_SHARE = 0.25
 LATE_PENALTY = 4.0
 #: The weight of the cues of another kind's section that speaks for one of
 #: this kind's ("fold" in data/sections.json: Dosage talk is a condition's Treatment).
+#: A section any kind may have ("When to see a doctor") folds in full: after
+#: a procedure, when to get help is part of Recovery.
 FOLD_WEIGHT = 0.5
 #: What returning to a section left earlier costs on top of a new run.
 RETURN_COST = 8.0
@@ -146,7 +148,7 @@ def _heading_kind(heading: str, texts: Sequence[dict[str, float]], allowed: Sequ
     for i, found in enumerate([*own, *texts], start=1 if named else 0):
         scores = dict(found)
         for other, into in fold.items():
-            scores[into] += FOLD_WEIGHT * scores[other]
+            scores[into] += _fold_weight(other) * scores[other]
         best = max(choices, key=lambda n: scores[n])
         if scores[best] > 0:
             votes[best] += 1.0 if i else 2.0  # the heading's own words count twice
@@ -154,6 +156,11 @@ def _heading_kind(heading: str, texts: Sequence[dict[str, float]], allowed: Sequ
             hits[n] += scores[n]
     best = max(choices, key=lambda n: (votes[n], hits[n], -choices.index(n)))
     return best if named or hits[best] > 0 else None
+
+
+def _fold_weight(section: str) -> float:
+    """How much a folded section's cues count: in full for one any kind may have."""
+    return 1.0 if section in tables().any_kind else FOLD_WEIGHT
 
 
 def _looks_like_section(text: str) -> bool:
@@ -217,7 +224,7 @@ def _inferred(blocks: Sequence[Block], article: str,
         since_heading += 1
         fresh = False
         for other, into in fold.items():
-            scores[into] += FOLD_WEIGHT * scores[other]
+            scores[into] += _fold_weight(other) * scores[other]
         evidence.append([scores[n] for n in names])
 
     # The opening leans to Overview, in a long article: in a short one the
