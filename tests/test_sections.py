@@ -231,3 +231,13 @@ def test_a_cue_in_most_paragraphs_names_the_subject_not_a_section():
     assert any(c.startswith("pregnan") for c in common)
     assert scores_of(matches[0], common)["Risk factors"] < scores_of(matches[0])["Risk factors"]
     assert common_cues(matches[:4]) == frozenset()  # too few paragraphs to tell
+
+
+def test_cues_for_interactions_and_prevention_said_in_other_words():
+    from clonus_index.sections import cue_scores
+    mixing = cue_scores("Some painkillers can interfere with blood pressure tablets.")
+    assert max(mixing, key=mixing.get) == "Interactions"
+    hard = cue_scores("It is not always possible to prevent gout, but some habits help.")
+    assert max(hard, key=hard.get) == "Prevention"
+    classes = cue_scores("Doctors divide psoriasis into several forms, based on how it looks.")
+    assert max(classes, key=classes.get) == "Types"
