@@ -220,6 +220,8 @@ def test_a_name_inside_a_longer_heading_phrase_is_not_named_too():
     assert named_sections("Things you can do to prevent kidney stones") == [
         "Living with", "Prevention"]
     assert named_sections("Corticosteroids") == []
+    assert named_sections("What does a spirometry test show?") == ["Overview"]
+    assert named_sections("What does treatment involve?") == ["Treatment"]
 
 
 def test_a_cue_in_most_paragraphs_names_the_subject_not_a_section():
