@@ -243,3 +243,12 @@ def test_cues_for_interactions_and_prevention_said_in_other_words():
     assert max(hard, key=hard.get) == "Prevention"
     classes = cue_scores("Doctors divide psoriasis into several forms, based on how it looks.")
     assert max(classes, key=classes.get) == "Types"
+
+
+def test_a_list_of_common_causes_is_causes_and_how_a_condition_forms_too():
+    from clonus_index.sections import cue_scores
+    listed = cue_scores("Common causes include:")
+    assert max(listed, key=listed.get) == "Causes"
+    forms = cue_scores("Gallstones form when bile holds too much of a substance such as "
+                       "cholesterol.")
+    assert max(forms, key=forms.get) == "Causes"
