@@ -252,3 +252,12 @@ def test_a_list_of_common_causes_is_causes_and_how_a_condition_forms_too():
     forms = cue_scores("Gallstones form when bile holds too much of a substance such as "
                        "cholesterol.")
     assert max(forms, key=forms.get) == "Causes"
+
+
+def test_what_a_test_asks_of_you_beforehand_is_preparation():
+    from clonus_index.sections import cue_scores
+    ready = cue_scores("For an abdominal ultrasound you must not eat for six hours, and you "
+                       "should come with a full bladder.")
+    assert max(ready, key=ready.get) == "Preparation"
+    why = cue_scores("Common reasons for a bone scan include unexplained bone pain.")
+    assert max(why, key=why.get) == "Purpose"
