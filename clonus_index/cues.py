@@ -103,21 +103,8 @@ def classify_heading(text: str) -> Optional[str]:
     When a heading names several ("Symptoms and causes"), the first named
     wins; Overview's words ("What is ...") count only when no other matches.
     """
-    lowered = text.lower()
-    t = tables()
-    best: Optional[tuple[int, int, str]] = None
-    overview = None
-    for name, pattern in t.headings:
-        m = pattern.search(lowered)
-        if not m:
-            continue
-        if name == t.default:
-            overview = name
-            continue
-        key = (m.start(), -len(m.group()), name)
-        if best is None or key[:2] < best[:2]:
-            best = key
-    return best[2] if best else overview
+    names = named_sections(text)
+    return names[0] if names else None
 
 
 def named_sections(text: str) -> list[str]:
