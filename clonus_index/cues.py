@@ -25,6 +25,8 @@ FIRST_SENTENCE = 2.0
 #: A cue found in more than COMMON_SHARE of an article's paragraphs (of at
 #: least COMMON_MIN paragraphs) names its subject: it counts COMMON_WEIGHT.
 COMMON_SHARE = 0.25
+#: A kind's cue word in the title counts at least this share of the paragraphs' votes.
+TITLE_SHARE = 0.25
 COMMON_MIN = 8
 COMMON_WEIGHT = 0.25
 
@@ -228,7 +230,7 @@ def article_kind(blocks: Sequence[Block], title: Optional[str] = None,
     Each paragraph votes for the kind whose own sections its cues speak of
     most (sections shared by kinds, or that any kind may have, do not vote), a heading naming a section
     of one kind votes three times, and each kind's cue words in the title
-    count five times; conditions win ties, being the most common kind.
+    count five times, or a quarter of the paragraphs' votes if more; conditions win ties, being the most common kind.
     ``scores`` are the blocks' ``cue_scores``, when the caller has them.
     """
     t = tables()
@@ -248,8 +250,12 @@ def article_kind(blocks: Sequence[Block], title: Optional[str] = None,
         if cues[best] > 0:
             score[own[best]] += 1.0
     if title:
+        # The title says what the article is about: its word counts five
+        # votes, or a quarter of the paragraphs' in a long article, whose
+        # paragraphs may dwell on the condition a procedure treats.
+        title_weight = max(5.0, TITLE_SHARE * sum(1 for b in blocks if b.kind == "text"))
         for k in kinds:
-            score[k] += 5.0 * len(t.kind_cues[k].findall(title.lower()))
+            score[k] += title_weight * len(t.kind_cues[k].findall(title.lower()))
     return max(kinds, key=lambda k: (score[k], k == "condition"))
 
 

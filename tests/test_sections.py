@@ -261,3 +261,16 @@ def test_what_a_test_asks_of_you_beforehand_is_preparation():
     assert max(ready, key=ready.get) == "Preparation"
     why = cue_scores("Common reasons for a bone scan include unexplained bone pain.")
     assert max(why, key=why.get) == "Purpose"
+
+
+def test_a_procedure_on_a_condition_is_a_procedure_when_its_title_says_so():
+    from clonus_index.cues import article_kind
+    condition = ("Osteoarthritis is a condition that causes joint pain and stiffness.",
+                 "Symptoms of the condition include pain when walking and a stiff hip.",
+                 "Other symptoms are a limp and swelling caused by the disorder.")
+    procedure = ("The surgeon replaces the worn joint during the operation.",
+                 "You will have an anaesthetic before the procedure starts.")
+    # A long article that dwells on the condition the operation treats.
+    blocks = [Block("text", t) for t in condition * 8 + procedure * 8]
+    assert article_kind(blocks, "Hip replacement surgery: what to expect") == "procedure"
+    assert article_kind(blocks, "Osteoarthritis of the hip") == "condition"
