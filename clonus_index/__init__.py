@@ -9,8 +9,8 @@
 __version__ = "0.2.0"
 
 from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
-                     IndexNotFoundError, IndexStateError, IndexVersionError, IndexWriteError,
-                     IngestError, OutputError, QueryError, SkippedSourceWarning)
+                     IndexNotFoundError, IndexStateError, IndexUnavailableError, IndexVersionError,
+                     IndexWriteError, IngestError, OutputError, QueryError, SkippedSourceWarning)
 from .pipeline import Corpus, ingest, write_jsonl
 from .models import Article, Hit, Passage, Reference, ReferenceLink
 from .searching import Index, Results, build_index, open_index, search
@@ -20,6 +20,6 @@ __all__ = [
     "Article", "Reference", "ReferenceLink", "Passage", "Hit", "Corpus", "Index", "Results",
     "ingest", "write_jsonl", "open_index", "build_index", "search",
     "ClonusIndexError", "IngestError", "OutputError", "QueryError", "IndexStateError", "IndexNotFoundError",
-    "IndexVersionError", "IndexDamagedError", "IndexBusyError", "IndexWriteError", "CacheError",
-    "SkippedSourceWarning",
+    "IndexVersionError", "IndexDamagedError", "IndexBusyError", "IndexWriteError",
+    "IndexUnavailableError", "CacheError", "SkippedSourceWarning",
 ]

@@ -19,6 +19,7 @@ from typing import Callable, Optional
 import click
 
 from . import __version__
+from . import opensearch_backend
 from .errors import ClonusIndexError, QueryError, SkippedSourceWarning
 from .evaluate import DEPTH, evaluate, load_questions
 from .pipeline import ingest, write_jsonl
@@ -97,12 +98,20 @@ def _stop_writing() -> None:
         pass
 
 
+def _index_location(ctx, param, value: Optional[str]):
+    """A folder as a ``Path``; an ``opensearch://host:port/NAME`` URL as it was typed."""
+    if value is None or opensearch_backend.is_opensearch_url(value):
+        return value
+    return Path(value)
+
+
 def index_option(func: Callable) -> Callable:
     return click.option(
-        "--index", "index_path", type=click.Path(path_type=Path), default=None,
+        "--index", "index_path", type=str, default=None, callback=_index_location,
         metavar="PATH", envvar=None,
         help="Index folder to use (default: the bundled clonus article, "
-             "indexed in the user cache or in $CLONUS_INDEX_DIR).")(func)
+             "indexed in the user cache or in $CLONUS_INDEX_DIR), or an OpenSearch "
+             "index as opensearch://HOST:PORT/NAME.")(func)
 
 
 #: Paths the library checks itself: click's own check would end in a usage
@@ -114,7 +123,9 @@ def json_option(func: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
 
 
-def _open(index_path: Optional[Path]) -> Index:
+def _open(index_path: Optional[Path | str]) -> Index:
+    if isinstance(index_path, str):  # opensearch://...
+        return opensearch_backend.open_index(index_path)
     return open_index(index_path)
 
 
@@ -181,9 +192,9 @@ def search(query: str, limit: int, offset: int, section: Optional[str], article:
 @click.argument("sources", nargs=-1, type=SOURCE_PATHS)
 @click.option("--with-bundled", is_flag=True,
               help="Index the bundled clonus article too, after SOURCES.")
-@click.option("--index", "index_path", type=click.Path(path_type=Path), metavar="PATH",
+@click.option("--index", "index_path", type=str, callback=_index_location, metavar="PATH",
               help="Index folder to write (required): a new or empty folder, or an index "
-                   "to replace.")
+                   "to replace; or an OpenSearch index as opensearch://HOST:PORT/NAME.")
 @_errors
 def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Path]) -> None:
     """Build an index from SOURCES: .txt/.html article files or folders of them.
@@ -194,12 +205,14 @@ def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Pa
     Examples:
         clonus-index build source/ --index ./my-index
         clonus-index build my-articles/ --with-bundled --index ./my-index
+        clonus-index build source/ --index opensearch://127.0.0.1:9200/articles
     """
     if index_path is None:
         raise UserError("say where to build the index with --index PATH", exit_code=2)
     if not sources and not with_bundled:
         raise UserError("name the articles to index: clonus-index build SOURCES... --index PATH "
                         "(add --with-bundled to index the bundled article too)", exit_code=2)
+    build = opensearch_backend.build_index if isinstance(index_path, str) else build_index
     count = len(list(iter_sources(sources))) if sources else 0
     count += 1 if with_bundled else 0  # the bundled corpus is one article
     if count >= PROGRESS_MIN_FILES:
@@ -207,9 +220,9 @@ def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Pa
                                item_show_func=lambda p: printable(p.name) if p else None) as bar:
             def progress(path: Path) -> None:
                 bar.update(1, path)
-            index = build_index(sources, index_path, progress=progress, with_bundled=with_bundled)
+            index = build(sources, index_path, progress=progress, with_bundled=with_bundled)
     else:
-        index = build_index(sources, index_path, with_bundled=with_bundled)
+        index = build(sources, index_path, with_bundled=with_bundled)
     info = index.info()
     click.echo(printable(f"Indexed {info['passages']} passages from {len(info['articles'])} "
                          f"article(s) into {info['path']}"), err=True)

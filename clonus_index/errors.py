@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ClonusIndexError", "IngestError", "OutputError", "QueryError", "IndexStateError",
     "IndexNotFoundError", "IndexVersionError", "IndexBusyError", "IndexDamagedError",
-    "IndexWriteError", "CacheError", "SkippedSourceWarning",
+    "IndexWriteError", "IndexUnavailableError", "CacheError", "SkippedSourceWarning",
 ]
 
 
@@ -58,6 +58,10 @@ class IndexWriteError(IndexStateError, OSError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class IndexUnavailableError(IndexStateError, ConnectionError):
+    """The search engine that holds an index cannot be reached or refused the credentials."""
 
 
 class CacheError(ClonusIndexError, OSError):

@@ -18,6 +18,8 @@ import os
 import shutil
 import time
 import uuid
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
@@ -32,7 +34,10 @@ from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedE
 from .index_folder import (CURRENT, cleanup as _cleanup,
                            current_generation as _current_generation, folder_kind,
                            fsync_dir as _fsync_dir, new_generation_name, read_pointer, writing)
+from .article_store import ArticleStore, write_articles
 from .pipeline import Corpus, ingest, write_atomic
+from .query import mine_abbreviations
+from .ranking import Signals, passage_signals
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
 from .resources import bundled_corpus
@@ -44,7 +49,7 @@ __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "writ
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: BM25F field weights: a term in a (sub)section heading says more about a
 #: passage than the same term in its running text; the title says least,
 #: because every passage of an article shares it.
@@ -55,13 +60,15 @@ BUILD_LOCK_WAIT = 120.0
 OPEN_RETRY_SECONDS = 2.0
 
 META = "meta.json"
-ARTICLES = "articles.json"
+ARTICLES = "articles.jsonl"
+ARTICLE_OFFSETS = "articles.offsets.json"
 
 
 def make_schema() -> Schema:
     """The passage schema. ``text`` is stemmed with Snowball English (not Porter,
     which turns "running" into "runn"); ``words`` keeps the surface words for
-    spelling suggestions; ``data`` stores the whole passage record."""
+    spelling suggestions; ``data`` stores the whole passage record and
+    ``signals`` what the re-ranking needs of it (see ``ranking.Signals``)."""
     stemmed = LanguageAnalyzer("en")
     return Schema(
         id=ID(stored=True, unique=True),
@@ -74,6 +81,7 @@ def make_schema() -> Schema:
         title=TEXT(analyzer=stemmed),
         words=TEXT(analyzer=StandardAnalyzer(stoplist=None, minsize=2), phrase=False),
         data=STORED(),
+        signals=STORED(),
     )
 
 
@@ -94,7 +102,7 @@ class StoredIndex:
     path: Path
     generation: Path
     ix: object
-    articles: dict[str, Article]
+    articles: Mapping[str, Article]
     meta: dict
 
 
@@ -140,21 +148,28 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
         tmp.mkdir()
         ix = whoosh_index.create_in(str(tmp), make_schema())
         writer = ix.writer()
+        analyzer = ix.schema["text"].analyzer
+        signals = passage_signals(corpus.passages, lambda p: section_keys(p).split(","),
+                                  lambda text: [t.text for t in analyzer(text, mode="query")])
         try:
-            for passage in corpus.passages:
-                writer.add_document(**_document(passage))
+            for passage, signal in zip(corpus.passages, signals):
+                writer.add_document(**_document(passage, signal))
         except BaseException:
             writer.cancel()
             raise
         writer.commit()
         ix.close()
-        _write_json(tmp / ARTICLES, [a.to_dict(with_text=True) for a in corpus.articles])
+        write_articles(tmp / ARTICLES, tmp / ARTICLE_OFFSETS, corpus.articles)
         _write_json(tmp / META, {
             "schema_version": SCHEMA_VERSION, "library_version": __version__,
             "code_hash": code_digest(),
             "sources_hash": sources_digest, "articles": len(corpus.articles),
             "passages": len(corpus.passages),
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            # What opening an index needs, so that it reads instead of re-analysing:
+            "sections": list(dict.fromkeys(p.section for p in corpus.passages)),
+            "article_passages": dict(Counter(p.article.id for p in corpus.passages)),
+            "abbreviations": mine_abbreviations(a.text for a in corpus.articles),
         })
         if storage_hook:
             storage_hook(tmp)
@@ -177,7 +192,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
     _cleanup(path, keep={name} | ({previous} if previous else set()))
 
 
-def _document(passage: Passage) -> dict:
+def _document(passage: Passage, signals: Signals) -> dict:
     article = passage.article
     return dict(
         id=passage.id, article_id=article.id, position=passage.position,
@@ -185,6 +200,7 @@ def _document(passage: Passage) -> dict:
         section=passage.section, subsection=passage.subsection or "", title=article.title,
         words=" ".join(x for x in (passage.text, passage.subsection or "", passage.section) if x),
         data=json.dumps(passage.to_dict(), ensure_ascii=False),
+        signals=json.dumps(signals.to_dict(), ensure_ascii=False, separators=(",", ":")),
     )
 
 
@@ -270,16 +286,19 @@ def _read_generation(path: Path) -> StoredIndex:
             f"{path}: index has schema version {version}, this clonus_index reads version "
             f"{SCHEMA_VERSION}; {_rebuild_hint(path)}")
     try:
-        articles_data = json.loads((gen / ARTICLES).read_text("utf-8"))
-        articles = {a["id"]: Article.from_dict(a) for a in articles_data}
+        articles = ArticleStore.open(gen / ARTICLES, gen / ARTICLE_OFFSETS,
+                                     f"{path}: index articles are unreadable; "
+                                     + _rebuild_hint(path))
         ix = whoosh_index.open_dir(str(gen), readonly=True)
-        # Touch every segment now, so a missing or truncated file fails here
-        # with a clear message instead of in the middle of a search.
+        # Open every segment now and read a record and a term of each, so a
+        # missing or truncated file fails here with a clear message instead
+        # of in the middle of a search, without reading the whole index.
         with ix.searcher() as searcher:
-            reader = searcher.reader()
-            for _ in reader.all_stored_fields():
-                pass
-            list(reader.lexicon("text"))
+            for reader, _ in searcher.reader().leaf_readers():
+                if reader.doc_count_all():
+                    reader.stored_fields(0)
+                    reader.stored_fields(reader.doc_count_all() - 1)
+                next(iter(reader.lexicon("text")), None)
     except FileNotFoundError:
         if _current_generation(path) != name:
             raise  # swapped while we opened: retry the new one
@@ -292,7 +311,7 @@ def _read_generation(path: Path) -> StoredIndex:
     return StoredIndex(path=path, generation=gen, ix=ix, articles=articles, meta=meta)
 
 
-def passage_from_stored(fields: dict, articles: dict[str, Article]) -> Passage:
+def passage_from_stored(fields: dict, articles: Mapping[str, Article]) -> Passage:
     """Rebuild a ``Passage`` from its stored record and its article."""
     data = json.loads(fields["data"])
     return Passage(

@@ -46,7 +46,9 @@ _SWAP_FILE = re.compile(r"\.(?:CURRENT|clonus_index\.json)\.[0-9a-f]{8}")
 #: The marker's own temporary file: a folder holding only that is being made an index.
 _MARKER_SWAP = re.compile(r"\.clonus_index\.json\.[0-9a-f]{8}")
 #: Files a generation holds: Whoosh's segments, table of contents and lock, and ours.
-_GENERATION_FILE = re.compile(r"_?MAIN_[A-Za-z0-9_.]+|MAIN_WRITELOCK|meta\.json|articles\.json")
+_GENERATION_FILE = re.compile(
+    r"_?MAIN_[A-Za-z0-9_.]+|MAIN_WRITELOCK|meta\.json|articles\.json|articles\.jsonl"
+    r"|articles\.offsets\.json")
 
 
 def new_generation_name(stamp: str, token: str) -> str:

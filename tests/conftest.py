@@ -120,3 +120,44 @@ def large_index(tmp_path_factory):
     from clonus_index import open_index
     from corpora import build_synthetic
     return open_index(build_synthetic(tmp_path_factory.mktemp("large") / "index", 200, 100))
+
+
+# ---------------------------------------------------------------------------
+# Real OpenSearch nodes (tests/opensearch_node.py): started once per session,
+# skipped with the reason only where Java or Maven is missing.
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def opensearch_classpath() -> str:
+    import opensearch_node
+    reason = opensearch_node.missing_tools()
+    if reason:
+        pytest.skip(reason)
+    return opensearch_node.build_launcher()
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(opensearch_classpath, tmp_path_factory):
+    """The URL of a real single-node OpenSearch cluster, green, for the whole session."""
+    import opensearch_node
+    node = opensearch_node.single_node(opensearch_classpath, tmp_path_factory.mktemp("opensearch"))
+    yield node.url
+    node.stop()
+
+
+@pytest.fixture
+def opensearch_pair(opensearch_classpath, tmp_path):
+    """Two nodes (two JVMs) in one cluster, green; stopped after the test."""
+    import opensearch_node
+    nodes = opensearch_node.two_nodes(opensearch_classpath, tmp_path / "pair")
+    yield nodes
+    for node in nodes:
+        node.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    import opensearch_node
+    if opensearch_node.TIMINGS:
+        terminalreporter.write_sep("-", "OpenSearch test cluster")
+        for what, seconds in opensearch_node.TIMINGS.items():
+            terminalreporter.write_line(f"{what}: {seconds:.1f}")

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from clonus_index import __version__
+from clonus_index.index import SCHEMA_VERSION
 from clonus_index.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +125,7 @@ def test_build_show_passages_info(runner, tmp_path, seed_path):
     assert plain[0].startswith("what-is-clonus-p0\tSymptoms\tClonus spasms often occur")
 
     info = json.loads(run(runner, "info", "--json", "--index", str(index)).stdout)
-    assert info["passages"] == 28 and info["references"] == 5 and info["schema_version"] == 1
+    assert info["passages"] == 28 and info["references"] == 5 and info["schema_version"] == SCHEMA_VERSION
     assert info["sections"] == ["Symptoms", "Causes", "Diagnosis", "Treatment", "Outlook"]
     assert info["path"] == str(index)
     text = run(runner, "info", "--index", str(index)).stdout

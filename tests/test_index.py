@@ -206,3 +206,13 @@ def test_metadata_of_the_wrong_shape_is_named_and_the_bundled_index_rebuilds(
         open_index(path)
     assert len(open_index()) == len(first)  # the bundled index rebuilt itself
     assert open_index()._stored.generation != first._stored.generation
+
+
+def test_a_truncated_articles_file_is_named_with_the_fix(seed_path, tmp_path):
+    from clonus_index import IndexDamagedError, build_index, open_index
+    path = tmp_path / "ix"
+    index = build_index([seed_path], path)
+    articles = index._stored.generation / "articles.jsonl"
+    articles.write_bytes(articles.read_bytes()[:-100])
+    with pytest.raises(IndexDamagedError, match=r"index is damaged.*rebuild it with: clonus-index build"):
+        open_index(path)

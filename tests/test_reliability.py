@@ -71,11 +71,11 @@ _KILLED_BUILD = textwrap.dedent("""
         G.read_document = lambda path: pause()
     elif stage == "writing":
         real_document, seen = I._document, []
-        def slow(p):
+        def slow(p, *rest):
             seen.append(p)
             if len(seen) == 10:
                 pause()
-            return real_document(p)
+            return real_document(p, *rest)
         I._document = slow
     elif stage == "renamed":          # new generation in place, CURRENT not yet replaced
         I._fsync_dir = lambda path: pause()

@@ -321,3 +321,25 @@ def test_boosts_are_clamped_and_scores_stay_finite(default_index):
     text = json.dumps(huge.to_dict(), allow_nan=False)  # raises on Infinity/NaN
     assert json.loads(text)["hits"]
     assert default_index.search("clonus^-5")
+
+
+def test_one_index_serves_many_threads_with_the_same_answers(seed_index):
+    from concurrent.futures import ThreadPoolExecutor
+    queries = ["what causes clonus", "botox for ankle clonus", "clonsu symptoms", "relax*",
+               "how is it diagnosed", "is clonus permanent"] * 4
+    expected = {q: [h.passage.id for h in seed_index.search(q)] for q in set(queries)}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda q: (q, [h.passage.id for h in seed_index.search(q)]),
+                                queries))
+    assert all(ids == expected[q] for q, ids in answers)
+    # Each thread searched with a searcher of its own.
+    assert len(seed_index._backend._searchers) >= 2
+
+
+def test_opening_reads_stored_signals_instead_of_analysing(seed_index, monkeypatch):
+    from clonus_index import ranking
+    monkeypatch.setattr(ranking, "passage_signals", None)  # opening must not need it
+    index = clonus_index.open_index(seed_index.path)
+    assert index.search("botox")[0].passage.subsection == "Botox injections"
+    assert index.sections()[:2] == ["Symptoms", "Causes"]
+    assert index.abbreviations()["ms"] == "multiple sclerosis"

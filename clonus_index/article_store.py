@@ -1,0 +1,77 @@
+"""Article storage of an index generation: JSON Lines read one article at a time.
+
+Part of index storage, beside the Whoosh segments. A build writes every
+article (metadata, references and cleaned text) as one line and where each
+line is; opening a generation reads only that table, and an article is read
+the first time a hit or a listing needs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .errors import IndexDamagedError
+from .models import Article
+
+__all__ = ["ArticleStore", "write_articles"]
+
+
+def write_articles(path: Path, offsets_path: Path, articles: Iterable[Article]) -> None:
+    """``articles`` as JSON Lines at ``path``, and at ``offsets_path`` where each line is."""
+    offsets: dict[str, list[int]] = {}
+    with open(path, "wb") as fh:
+        for article in articles:
+            line = json.dumps(article.to_dict(with_text=True), ensure_ascii=False).encode("utf-8")
+            offsets[article.id] = [fh.tell(), len(line)]
+            fh.write(line + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    with open(offsets_path, "w", encoding="utf-8") as fh:
+        json.dump(offsets, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+class ArticleStore(Mapping):
+    """The articles of a generation by id, each read from disk the first time it is asked for."""
+
+    def __init__(self, path: Path, offsets: dict[str, list[int]], damaged: str):
+        self._path = path
+        self._offsets = offsets
+        self._damaged = damaged  # the message when an article cannot be read
+        self._cache: dict[str, Article] = {}
+
+    @classmethod
+    def open(cls, path: Path, offsets_path: Path, damaged: str) -> "ArticleStore":
+        """Read the table of lines; a file shorter or longer than it says is damaged."""
+        offsets = json.loads(offsets_path.read_text("utf-8"))
+        end = max((start + length + 1 for start, length in offsets.values()), default=0)
+        if path.stat().st_size != end:
+            raise ValueError("articles file does not match its table")
+        return cls(path, offsets, damaged)
+
+    def __getitem__(self, article_id: str) -> Article:
+        found = self._cache.get(article_id)
+        if found is None:
+            start, length = self._offsets[article_id]
+            try:
+                with open(self._path, "rb") as fh:
+                    fh.seek(start)
+                    found = Article.from_dict(json.loads(fh.read(length)))
+            except (OSError, ValueError, KeyError):
+                raise IndexDamagedError(self._damaged) from None
+            self._cache[article_id] = found
+        return found
+
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._offsets
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._offsets)
+
+    def __len__(self) -> int:
+        return len(self._offsets)

@@ -1,0 +1,190 @@
+"""Re-ranking: from a backend's first-stage candidates to the final order, with explanations.
+
+After the backend, before output. Works on what any backend returns (a
+passage's first-stage score) and on per-passage signals computed once, at
+build time (``passage_signals``), and stored with the index: the stems of
+each field, the sentence openings, the heading, the section kinds and the
+passage's place in its article. Nothing here re-analyses text at query time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+from .models import Passage
+from .planning import Plan
+from .segment import split_sentences
+
+__all__ = ["Signals", "Candidate", "passage_signals", "factors", "rerank", "explanation",
+           "COVERAGE_FLOOR", "SUBJECT_BOOST", "HEADING_BOOST", "INTENT_BOOST", "LEAD_BOOST",
+           "SECTION_LEAD_BOOST", "OPENING_STEMS"]
+
+#: Re-ranking: score * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2).
+COVERAGE_FLOOR = 0.3
+#: Re-ranking factors, each explainable on its own:
+#: a sentence of the passage opens with something the question asks about;
+SUBJECT_BOOST = 0.3
+#: the passage's subsection heading names something the question asks about;
+HEADING_BOOST = 0.5
+#: the passage is in a section the question asks for ("how is it treated");
+INTENT_BOOST = 0.4
+#: for "what is X" questions, earlier passages (up to this much for the first);
+LEAD_BOOST = 0.3
+#: the first passage of the section the question asks for, which usually
+#: sums the section up ("what causes clonus" -> the opening of Causes).
+SECTION_LEAD_BOOST = 0.25
+#: How many stems of a sentence's opening say what it is about.
+OPENING_STEMS = 4
+#: The fields whose stems a passage's signals keep (the ones plain questions search).
+SIGNAL_FIELDS = ("text", "subsection", "section", "title")
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the ranker knows of one passage, computed at build time."""
+
+    stems: dict[str, frozenset[str]]  # field -> the stems it holds
+    openings: tuple[tuple[str, ...], ...]  # first stems of each sentence
+    heading: tuple[str, ...]  # the subsection heading's stems
+    kinds: frozenset[str]  # the section's name and kind, lower-cased
+    section_lead: bool  # first passage of its section
+    position: int
+    article_size: int  # passages in its article
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"v": {f: " ".join(sorted(s)) for f, s in self.stems.items()},
+                "o": [list(o) for o in self.openings], "h": list(self.heading),
+                "k": sorted(self.kinds), "l": self.section_lead, "p": self.position,
+                "n": self.article_size}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Signals":
+        return cls(stems={f: frozenset(s.split()) for f, s in data["v"].items()},
+                   openings=tuple(tuple(o) for o in data["o"]), heading=tuple(data["h"]),
+                   kinds=frozenset(data["k"]), section_lead=bool(data["l"]),
+                   position=data["p"], article_size=data["n"])
+
+
+@dataclass
+class Candidate:
+    """One first-stage match: the backend's score and the passage's stored signals."""
+
+    key: Any  # the backend's handle on the passage (a document number)
+    score: float
+    signals: Signals
+    matched: Optional[set[tuple[str, str]]] = None  # (field, term), when the backend knows
+
+
+def passage_signals(passages: Sequence[Passage], kinds: Callable[[Passage], Iterable[str]],
+                    analyse: Callable[[str], list[str]]) -> list[Signals]:
+    """The signals of passages in reading order (articles in turn), ``analyse`` the text analyzer.
+
+    List lead-ins ("Other causes of clonus include:") open no sentence:
+    what they are about is in the list that follows, not in them.
+    """
+    sizes: dict[str, int] = {}
+    for p in passages:
+        sizes[p.article.id] = sizes.get(p.article.id, 0) + 1
+    titles: dict[str, frozenset[str]] = {}
+    out = []
+    previous: Optional[Passage] = None
+    for p in passages:
+        if p.article.id not in titles:
+            titles[p.article.id] = frozenset(analyse(p.article.title))
+        openings = tuple(tuple(analyse(block[a:b])[:OPENING_STEMS])
+                         for block in p.text.split("\n\n") for a, b in split_sentences(block)
+                         if not block[a:b].rstrip().endswith(":"))
+        heading = tuple(analyse(p.subsection or ""))
+        lead = (previous is None or previous.article.id != p.article.id
+                or previous.section != p.section)
+        out.append(Signals(
+            stems={"text": frozenset(analyse(p.text)), "subsection": frozenset(heading),
+                   "section": frozenset(analyse(p.section)), "title": titles[p.article.id]},
+            openings=openings, heading=heading, kinds=frozenset(kinds(p)), section_lead=lead,
+            position=p.position, article_size=sizes[p.article.id]))
+        previous = p
+    return out
+
+
+def matched_terms(candidate: Candidate, plan: Plan) -> set[tuple[str, str]]:
+    """The (field, stem) pairs of the plan's concepts that the passage holds.
+
+    A form of several words counts only where a field holds all of them.
+    """
+    if candidate.matched is not None:
+        return candidate.matched
+    stems = candidate.signals.stems
+    found = set()
+    for c in plan.concepts:
+        for form in c.forms:
+            for field in SIGNAL_FIELDS:
+                held = stems.get(field, frozenset())
+                if all(s in held for s in form.stems):
+                    found.update((field, s) for s in form.stems)
+    return found
+
+
+def factors(candidate: Candidate, plan: Plan) -> dict[str, float]:
+    """The re-ranking multipliers for one candidate, by name (shown by ``explain``)."""
+    result: dict[str, float] = {}
+    if not plan.concepts:
+        return result
+    signals = candidate.signals
+    total = sum(c.weight for c in plan.concepts)
+    if total > 0:
+        held = {s for f, s in matched_terms(candidate, plan) if f in SIGNAL_FIELDS}
+        covered = sum(c.weight for c in plan.concepts
+                      if any(form.stems and all(s in held for s in form.stems)
+                             for form in c.forms))
+        result["coverage"] = COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * (covered / total) ** 2
+
+    def opens_with_concept(heads: Iterable[tuple[str, ...]]) -> bool:
+        return any(form.stems and head[:len(form.stems)] == form.stems
+                   for c in plan.concepts for form in c.forms for head in heads)
+
+    if opens_with_concept([signals.heading]):
+        result["heading"] = 1 + HEADING_BOOST
+    if opens_with_concept(signals.openings):
+        result["subject"] = 1 + SUBJECT_BOOST
+    if {k.lower() for k in plan.intents} & signals.kinds:
+        result["intent"] = 1 + INTENT_BOOST
+        if signals.section_lead:
+            result["section_lead"] = 1 + SECTION_LEAD_BOOST
+    if plan.definition:
+        size = max(signals.article_size, 1)
+        result["lead"] = 1 + LEAD_BOOST * (1 - signals.position / size)
+    return result
+
+
+def rerank(candidates: Iterable[Candidate], plan: Plan) -> list[tuple[float, Candidate]]:
+    """Candidates by final score, best first; ties in the backend's order (reading order)."""
+    scored = []
+    for i, candidate in enumerate(candidates):
+        score = candidate.score or 0.0
+        for value in factors(candidate, plan).values():
+            score *= value
+        if not math.isfinite(score):  # boosts are clamped; this is a last guard
+            score = 0.0
+        scored.append((score, i, candidate))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [(score, candidate) for score, _, candidate in scored]
+
+
+def explanation(candidate: Candidate, plan: Plan, score: float,
+                parsed: str) -> dict[str, Any]:
+    """What ``--explain`` shows for one hit: the query, the concepts, the matches, the factors."""
+    by_field: dict[str, list[str]] = {}
+    for f, t in sorted(matched_terms(candidate, plan)):
+        by_field.setdefault(f, []).append(t)
+    return {
+        "parsed_query": parsed,
+        "concepts": [{"word": c.concept.word, "corrected": c.concept.corrected,
+                      "alternatives": list(c.concept.alternatives)} for c in plan.concepts],
+        "matched": by_field,
+        "bm25f": round(candidate.score or 0.0, 4),
+        "factors": {k: round(v, 4) for k, v in factors(candidate, plan).items()},
+        "intents": sorted(plan.intents),
+        "score": round(score, 4),
+    }

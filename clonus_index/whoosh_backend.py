@@ -1,0 +1,335 @@
+"""The Whoosh backend: compiles a plan into a Whoosh query and fetches the first-stage candidates.
+
+Between planning and re-ranking; with ``index.py`` the only modules that
+import Whoosh. It answers planning's ``Lexicon`` questions from the index's
+terms, parses query-language input with every expansion bounded before any
+matcher is built, and returns the top BM25F matches with their stored
+signals, read only for those matches. Each thread gets its own searcher.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Iterator, Optional
+
+from whoosh import highlight, query as wq
+from whoosh.collectors import TopCollector
+from whoosh.fields import Schema
+from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
+from whoosh.scoring import BM25F
+
+from .index import FIELD_BOOSTS, StoredIndex, passage_from_stored
+from .models import Passage
+from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan
+from .ranking import Candidate, Signals
+
+__all__ = ["WhooshBackend", "PUBLIC_FIELDS", "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE",
+           "MAX_QUERY_TERMS", "MAX_TERMS", "MAX_EXPANDED_POSTINGS", "MAX_BOOST"]
+
+#: Fields a query may name, and the ones plain questions search.
+PUBLIC_FIELDS = ("text", "subsection", "section", "title")
+#: Wildcard, prefix, range and fuzzy terms expand to at most this many terms.
+MAX_EXPANSIONS = 128
+MAX_FUZZY_DISTANCE = 2
+#: A query-language query keeps its first this many terms (as a plain question
+#: keeps its first ``MAX_QUERY_WORDS`` words) ...
+MAX_QUERY_TERMS = 64
+#: ... and expands to at most this many terms in all ...
+MAX_TERMS = 512
+#: ... whose postings (passages per term, summed) stay under this.
+MAX_EXPANDED_POSTINGS = 50_000
+#: A boost (``clonus^3``) is clamped to 0 .. this.
+MAX_BOOST = 100.0
+#: Index words derived from a word typed: at most this many are looked at.
+MAX_DERIVED_LOOKUPS = 256
+
+
+class _Mark(highlight.Formatter):
+    """Marks matched terms as ``**term**``: readable as is, easy to colour."""
+
+    between = ""
+
+    def format_token(self, text, token, replace=False):
+        return f"**{highlight.get_text(text, token, replace)}**"
+
+
+class _Candidates(TopCollector):
+    """The top ``limit`` matches among the allowed documents, collected until a deadline.
+
+    Filtering here rather than in the query keeps Whoosh's block-quality
+    skipping (which ``Require`` with a top-N collector trips over) out of it;
+    at the deadline collection stops and keeps what it has. Nothing counts
+    every match.
+    """
+
+    def __init__(self, limit: int, allow: Optional[set[int]], deadline: float):
+        super().__init__(limit=limit)
+        self._allow = allow
+        self._deadline = deadline
+
+    def matches(self):
+        allow = self._allow
+        for n, sub_docnum in enumerate(super().matches()):
+            if not n % 64 and time.monotonic() > self._deadline:
+                return
+            if allow is None or self.offset + sub_docnum in allow:
+                yield sub_docnum
+
+
+@dataclass
+class _Budget:
+    """What is left of one query's allowance of terms, spent as it is expanded."""
+
+    leaves: int = MAX_QUERY_TERMS
+    terms: int = MAX_TERMS
+    postings: int = MAX_EXPANDED_POSTINGS
+
+
+class WhooshBackend:
+    """One generation of a Whoosh index, searched through one searcher per thread."""
+
+    def __init__(self, stored: StoredIndex):
+        self.stored = stored
+        self._schema = stored.ix.schema
+        self._analyzer = self._schema["text"].analyzer
+        self._local = threading.local()
+        self._searchers: list[Any] = []
+        self._searchers_lock = threading.Lock()  # taken only to open a thread's searcher
+        self._section_keys: Optional[frozenset[str]] = None
+
+    # -- searchers ---------------------------------------------------------------
+
+    def searcher(self):
+        """This thread's searcher (Whoosh searchers are not shared between threads)."""
+        found = getattr(self._local, "searcher", None)
+        if found is None:
+            found = self.stored.ix.searcher(weighting=BM25F())
+            with self._searchers_lock:
+                self._searchers.append(found)
+            self._local.searcher = found
+        return found
+
+    def close(self) -> None:
+        with self._searchers_lock:
+            for s in self._searchers:
+                s.close()
+            self._searchers.clear()
+
+    # -- the Lexicon planning asks -----------------------------------------------
+
+    def analyse(self, text: str) -> list[str]:
+        return [t.text for t in self._analyzer(text, mode="query")]
+
+    def has_word(self, word: str) -> bool:
+        return ("words", word) in self.searcher().reader()
+
+    def has_stem(self, stem: str) -> bool:
+        return ("text", stem) in self.searcher().reader()
+
+    def derived_words(self, word: str, max_extra: int) -> tuple[str, ...]:
+        terms = islice(self.searcher().reader().expand_prefix("words", word), MAX_DERIVED_LOOKUPS)
+        return tuple(t for t in map(_text, terms) if 0 < len(t) - len(word) <= max_extra)
+
+    def suggest(self, word: str, maxdist: int) -> Optional[str]:
+        found = [w for w in self.searcher().suggest("words", word, limit=1, maxdist=maxdist,
+                                                    prefix=1) if w != word]
+        return found[0] if found else None
+
+    def idf(self, stem: str) -> float:
+        return self.searcher().idf("text", stem)
+
+    # -- what the index holds ----------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.searcher().reader().doc_count()
+
+    def section_keys(self) -> frozenset[str]:
+        if self._section_keys is None:
+            self._section_keys = frozenset(
+                map(_text, self.searcher().reader().lexicon("section_key")))
+        return self._section_keys
+
+    def passage(self, docnum: int) -> Passage:
+        return passage_from_stored(self.searcher().stored_fields(docnum), self.stored.articles)
+
+    def find(self, passage_id: str) -> Optional[int]:
+        return self.searcher().document_number(id=passage_id)
+
+    def passages(self) -> Iterator[Passage]:
+        articles = self.stored.articles
+        for fields in self.searcher().reader().all_stored_fields():
+            yield passage_from_stored(fields, articles)
+
+    def allowed(self, field: str, value: str) -> set[int]:
+        """The document numbers whose ``field`` holds ``value`` (a filter)."""
+        return set(self.searcher().reader().postings(field, value).all_ids())
+
+    # -- compiling a plan -----------------------------------------------------------
+
+    def compile(self, plan: Plan):
+        """The Whoosh query of a plan; None when query-language input yields nothing."""
+        if plan.syntax is not None:
+            return self._parse_syntax(plan.syntax)
+        if plan.fuzzy is not None:
+            parts = [wq.FuzzyTerm("words", w, maxdist=1 if len(w) < 7 else 2, prefixlength=1)
+                     for w in plan.fuzzy[:MAX_CORRECTIONS]]
+            return self._bounded(wq.Or(parts), _Budget()) if parts else wq.NullQuery
+        parts = []
+        budget = MAX_TERMS  # the same bound as query language: the work, not the clock
+        for c in plan.concepts:
+            budget -= len(PUBLIC_FIELDS) * sum(len(form.stems) for form in c.forms)
+            if budget < 0:
+                break
+            forms = []
+            for form in c.forms:
+                fields = []
+                for fieldname in PUBLIC_FIELDS:
+                    boost = round(FIELD_BOOSTS[fieldname] * form.weight, 3)
+                    if len(form.stems) == 1:
+                        fields.append(wq.Term(fieldname, form.stems[0], boost=boost))
+                    else:
+                        fields.append(wq.Phrase(fieldname, list(form.stems), boost=boost))
+                forms.append(wq.Or(fields))
+            if forms:
+                parts.append(forms[0] if len(forms) == 1
+                             else wq.DisjunctionMax(forms, tiebreak=0.1))
+            else:
+                parts.append(wq.NullQuery)
+        if not parts:
+            return wq.NullQuery
+        if plan.proximity:
+            parts.append(wq.Phrase("text", list(plan.proximity), slop=PROXIMITY_SLOP,
+                                   boost=PROXIMITY_BOOST))
+        return wq.Or(parts)
+
+    def _parse_syntax(self, query: str):
+        """Parse query-language input over the public fields; None if it yields nothing."""
+        schema = Schema(**{name: self._schema[name] for name in PUBLIC_FIELDS})
+        parser = MultifieldParser(list(PUBLIC_FIELDS), schema, fieldboosts=FIELD_BOOSTS,
+                                  group=OrGroup)
+        parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped below
+        # Parsing costs time in proportion to the text: only the words that
+        # can be kept (see ``_bounded``) are parsed.
+        words = query.split()
+        if len(words) > MAX_QUERY_TERMS:
+            query = " ".join(words[:MAX_QUERY_TERMS])
+        try:
+            parsed = parser.parse(query)
+        except Exception:  # malformed syntax: search its words instead
+            return None
+        parsed = _lift_nots(self._bounded(parsed, _Budget())).normalize()
+        if parsed is wq.NullQuery or not list(parsed.iter_all_terms()):
+            return None
+        return parsed
+
+    def _bounded(self, q, budget: _Budget):
+        """``q`` with every expansion bounded, before any matcher is built.
+
+        A pattern without a letter or digit (``*``, ``***``, ``?*``,
+        ``title:*``) would match every passage and says nothing: it is
+        dropped. Wildcard, prefix, range and fuzzy terms expand to at most
+        ``MAX_EXPANSIONS`` index terms; past the first ``MAX_QUERY_TERMS``
+        terms, ``MAX_TERMS`` expanded ones or ``MAX_EXPANDED_POSTINGS``
+        postings, the rest of the query is dropped; boosts are clamped to
+        ``MAX_BOOST``.
+        """
+        if isinstance(q, wq.Every):
+            return wq.NullQuery
+        if hasattr(q, "boost"):
+            q.boost = _clamped_boost(q.boost)
+        if not q.is_leaf():
+            return q.apply(lambda child: self._bounded(child, budget))
+        if budget.leaves <= 0 or budget.terms <= 0:
+            return wq.NullQuery
+        budget.leaves -= 1
+        if isinstance(q, (wq.Wildcard, wq.Prefix)) and not any(c.isalnum() for c in q.text):
+            return wq.NullQuery
+        if isinstance(q, wq.FuzzyTerm):
+            q.maxdist = min(q.maxdist, MAX_FUZZY_DISTANCE)
+        if isinstance(q, wq.MultiTerm):
+            reader = self.searcher().reader()
+            terms = []
+            for term in islice(q._btexts(reader), min(MAX_EXPANSIONS, budget.terms)):
+                budget.postings -= reader.doc_frequency(q.fieldname, term)
+                if budget.postings < 0:
+                    break
+                terms.append(term)
+            budget.terms -= len(terms)
+            if not terms:
+                return wq.NullQuery
+            return wq.Or([wq.Term(q.fieldname, t, boost=q.boost) for t in terms])
+        budget.terms -= max(1, len(getattr(q, "words", ())))
+        return q
+
+    # -- running ---------------------------------------------------------------------
+
+    def candidates(self, q, plan: Plan, allow: Optional[set[int]], wanted: int,
+                   deadline: float) -> list[Candidate]:
+        """The ``wanted`` best BM25F matches of ``q`` among ``allow``, in reading order.
+
+        Only these matches' stored signals are read. For query-language and
+        fuzzy plans the terms each matched are found here; a plain plan's
+        concepts are matched by the re-ranking from the signals.
+        """
+        if q is None or q is wq.NullQuery or (allow is not None and not allow):
+            return []
+        searcher = self.searcher()
+        collector = _Candidates(wanted, allow, deadline)
+        searcher.search_with_collector(q, collector)
+        top = sorted(collector.results().top_n, key=lambda sd: sd[1])
+        terms = None
+        if plan.syntax is not None or plan.fuzzy is not None:
+            terms = {(f, _text(t)) for f, t in q.iter_all_terms()}
+        found = []
+        for score, docnum in top:
+            fields = searcher.stored_fields(docnum)
+            signals = Signals.from_dict(json.loads(fields["signals"]))
+            matched = None
+            if terms is not None:
+                words = ({t.text for t in self._schema["words"].analyzer(
+                    json.loads(fields["data"])["text"])} if plan.fuzzy is not None else set())
+                matched = {(f, t) for f, t in terms
+                           if t in (words if f == "words" else signals.stems.get(f, ()))}
+            found.append(Candidate(docnum, score, signals, matched))
+        return found
+
+    def highlights(self, text: str, stems: set[str]) -> str:
+        """``text`` with the words whose stems are in ``stems`` marked ``**so**``."""
+        if not stems:
+            return ""
+        return highlight.highlight(text, frozenset(stems), self._analyzer,
+                                   highlight.WholeFragmenter(charlimit=None), _Mark(), top=1)
+
+
+def _clamped_boost(boost) -> float:
+    """A boost as a finite number in 0 .. ``MAX_BOOST`` (``clonus^1e400`` is inf)."""
+    if not isinstance(boost, (int, float)) or math.isnan(boost):
+        return 1.0
+    return min(max(float(boost), 0.0), MAX_BOOST)
+
+
+def _text(term) -> str:
+    return term.decode("utf-8") if isinstance(term, bytes) else term
+
+
+def _lift_nots(q):
+    """Make "a b NOT c" mean (a OR b) AND NOT c, as people read it.
+
+    With an OR default group Whoosh would otherwise read it as a OR b OR
+    (NOT c), which matches nearly every passage.
+    """
+    if isinstance(q, wq.Or):
+        nots = [c for c in q.subqueries if isinstance(c, wq.Not)]
+        rest = [_lift_nots(c) for c in q.subqueries if not isinstance(c, wq.Not)]
+        if nots and rest:
+            kept = rest[0] if len(rest) == 1 else wq.Or(rest)
+            dropped = nots[0].query if len(nots) == 1 else wq.Or([n.query for n in nots])
+            return wq.AndNot(kept, dropped)
+    if not q.is_leaf():
+        return q.apply(_lift_nots)
+    return q
