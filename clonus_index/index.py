@@ -314,8 +314,14 @@ def _read_generation(path: Path) -> StoredIndex:
 def passage_from_stored(fields: dict, articles: Mapping[str, Article]) -> Passage:
     """Rebuild a ``Passage`` from its stored record and its article."""
     data = json.loads(fields["data"])
+    return passage_from_record(data, articles[data["article_id"]])
+
+
+def passage_from_record(data: dict, article: Article) -> Passage:
+    """A ``Passage`` from its ``to_dict()`` record; a record without a kind
+    (stored before passages had one) gets the kind its section's name gives."""
     return Passage(
-        id=data["id"], article=articles[data["article_id"]], position=data["position"],
+        id=data["id"], article=article, position=data["position"],
         section=data["section"], subsection=data["subsection"], text=data["text"],
         start=data["start"], end=data["end"],
         links=tuple(ReferenceLink(r["id"], r["score"], tuple(r.get("terms", ())))

@@ -216,3 +216,13 @@ def test_a_truncated_articles_file_is_named_with_the_fix(seed_path, tmp_path):
     articles.write_bytes(articles.read_bytes()[:-100])
     with pytest.raises(IndexDamagedError, match=r"index is damaged.*rebuild it with: clonus-index build"):
         open_index(path)
+
+
+def test_a_stored_passage_keeps_its_kind_and_an_older_record_gets_its_sections_kind(seed_corpus):
+    from clonus_index.index import passage_from_record
+    p = seed_corpus.passages[10]
+    record = p.to_dict()
+    assert passage_from_record(record, p.article).kind == p.kind
+    record.pop("kind")
+    record["section"] = "Causes of clonus"
+    assert passage_from_record(record, p.article).kind == "Causes"
