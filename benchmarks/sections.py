@@ -9,8 +9,8 @@ SLUG.txt (a plain text article), with SLUG.truth.jsonl giving every
 paragraph's true section ({"start": "first words...", "section": "Causes"})
 and SLUG.meta.json its kind. A truth row is matched to the passage that holds
 its start text (whitespace and case aside); its section is right when the
-passage's section kind (the kind its heading names, or the inferred kind) is
-the true one. A row no passage holds counts as wrong.
+passage's section kind (``Passage.kind``, decided at ingestion; in a release
+without it, the kind its section's name gives) is the true one. A row no passage holds counts as wrong.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def score_article(truth_path: Path, source: Path) -> tuple[int, int, list[str]]:
             misses.append(f"  not found: {row['start'][:50]!r} (true {row['section']})")
             continue
         cursor = found
-        got = kind_of(passages[found].section)
+        got = getattr(passages[found], "kind", "") or kind_of(passages[found].section)
         if got == row["section"]:
             right += 1
         else:

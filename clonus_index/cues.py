@@ -16,12 +16,19 @@ from .models import Block
 from .query import asked_part
 from .resources import load
 
-__all__ = ["classify_heading", "cue_scores", "section_names", "intent_kinds", "asks_definition",
+__all__ = ["classify_heading", "named_sections", "cue_matches", "scores_of", "common_cues", "cue_scores", "section_names", "intent_kinds", "asks_definition",
            "article_kind", "kind_of", "is_definition", "tables", "FIRST_SENTENCE"]
 
 #: How much more a cue counts in a paragraph's first sentence, which
 #: usually says what the paragraph is about.
 FIRST_SENTENCE = 2.0
+#: A cue found in more than COMMON_SHARE of an article's paragraphs (of at
+#: least COMMON_MIN paragraphs) names its subject: it counts COMMON_WEIGHT.
+COMMON_SHARE = 0.25
+#: A kind's cue word in the title counts at least this share of the paragraphs' votes.
+TITLE_SHARE = 0.25
+COMMON_MIN = 8
+COMMON_WEIGHT = 0.25
 
 
 class _Tables:
@@ -47,6 +54,9 @@ class _Tables:
                         if s.get("intent")]
         self.roadmap = _alternation(data["roadmap"], prefix=False)
         self.late = {s["name"] for s in self.sections if s.get("late")}
+        # Sections any kind of article may have ("When to see a doctor"), even
+        # when a kind's set folds them into another: they tell no kind apart.
+        self.any_kind = {s["name"] for s in self.sections if s.get("any_kind")}
         self.definitions = [re.compile(p) for p in data["definition_openings"]]
         self.definition_questions = [re.compile(p) for p in data["definition_questions"]]
 
@@ -95,21 +105,35 @@ def classify_heading(text: str) -> Optional[str]:
     When a heading names several ("Symptoms and causes"), the first named
     wins; Overview's words ("What is ...") count only when no other matches.
     """
+    names = named_sections(text)
+    return names[0] if names else None
+
+
+def named_sections(text: str) -> list[str]:
+    """Every section kind a heading names, in the order it names them.
+
+    "Things you can do to prevent kidney stones" -> ["Living with",
+    "Prevention"]; a name inside a longer one's words is not named ("after
+    the procedure" is Recovery only); Overview's words count only when no
+    other matches.
+    """
     lowered = text.lower()
     t = tables()
-    best: Optional[tuple[int, int, str]] = None
-    overview = None
+    found = []
+    overview = False
     for name, pattern in t.headings:
         m = pattern.search(lowered)
         if not m:
             continue
         if name == t.default:
-            overview = name
+            overview = True
             continue
-        key = (m.start(), -len(m.group()), name)
-        if best is None or key[:2] < best[:2]:
-            best = key
-    return best[2] if best else overview
+        found.append((m.start(), m.end(), name))
+    # A name inside a longer one is part of it: "after the procedure" is
+    # Recovery, not also "the procedure".
+    names = [name for start, end, name in sorted(found, key=lambda f: (f[0], f[0] - f[1]))
+             if not any(s <= start and end <= e and e - s > end - start for s, e, _ in found)]
+    return names or ([t.default] if overview else [])
 
 
 def kind_of(section: str) -> str:
@@ -137,26 +161,61 @@ def asks_definition(question: str) -> bool:
 _SENTENCES = re.compile(r"(?<=[.!?:])\s")
 
 
+def cue_matches(text: str) -> list[tuple[str, float]]:
+    """The cues a text holds, each with the factor its place gives (first sentence: 2).
+
+    One scan of the text per sentence, whatever the number of cues. A
+    roadmap sentence ("In this article, learn more about the causes and
+    treatment") names sections without being about them: only Overview's
+    cues count there (marked with a negative factor).
+    """
+    t = tables()
+    found: list[tuple[str, float]] = []
+    for i, sentence in enumerate(_SENTENCES.split(text.lower())):
+        roadmap = t.roadmap.search(sentence) is not None
+        factor = FIRST_SENTENCE if i == 0 else 1.0
+        for m in t.cues.finditer(sentence):
+            found.append((m.group(), -factor if roadmap else factor))
+    return found
+
+
+def scores_of(matches: Sequence[tuple[str, float]],
+              common: frozenset[str] = frozenset()) -> dict[str, float]:
+    """Section scores from ``cue_matches``; a cue in ``common`` counts COMMON_WEIGHT."""
+    t = tables()
+    scores = dict.fromkeys(t.names, 0.0)
+    for cue, factor in matches:
+        scale = COMMON_WEIGHT if cue in common else 1.0
+        for name, weight in t.cue_owner[cue]:
+            if factor < 0 and name != t.default:
+                continue
+            scores[name] += weight * abs(factor) * scale
+    return scores
+
+
 def cue_scores(text: str) -> dict[str, float]:
     """How strongly a text speaks of each section kind: cue hits, phrases counting double.
 
     The first sentence counts twice: it usually says what the paragraph is
-    about ("To diagnose shingles, ..."), where later sentences wander. One
-    scan of the text per sentence, whatever the number of cues.
+    about ("To diagnose shingles, ..."), where later sentences wander.
     """
-    t = tables()
-    scores = dict.fromkeys(t.names, 0.0)
-    for i, sentence in enumerate(_SENTENCES.split(text.lower())):
-        # A roadmap sentence ("In this article, learn more about the causes and
-        # treatment") names sections without being about them.
-        roadmap = t.roadmap.search(sentence) is not None
-        factor = FIRST_SENTENCE if i == 0 else 1.0
-        for m in t.cues.finditer(sentence):
-            for name, weight in t.cue_owner[m.group()]:
-                if roadmap and name != t.default:
-                    continue
-                scores[name] += weight * factor
-    return scores
+    return scores_of(cue_matches(text))
+
+
+def common_cues(matches: Sequence[Sequence[tuple[str, float]]]) -> frozenset[str]:
+    """The cues found in more than COMMON_SHARE of an article's paragraphs (at least COMMON_MIN).
+
+    They speak of the article's subject, not of a section: "pregnancy" in
+    an article on gestational diabetes, "tablet" in one on a medicine.
+    """
+    if len(matches) < COMMON_MIN:
+        return frozenset()
+    df: dict[str, int] = {}
+    for found in matches:
+        for cue in {c for c, _ in found}:
+            df[cue] = df.get(cue, 0) + 1
+    limit = COMMON_SHARE * len(matches)
+    return frozenset(c for c, n in df.items() if n > limit)
 
 
 def is_definition(text: str) -> bool:
@@ -169,15 +228,16 @@ def article_kind(blocks: Sequence[Block], title: Optional[str] = None,
     """What kind of article the blocks make: "condition", "drug" or "procedure".
 
     Each paragraph votes for the kind whose own sections its cues speak of
-    most (sections shared by kinds do not vote), a heading naming a section
+    most (sections shared by kinds, or that any kind may have, do not vote), a heading naming a section
     of one kind votes three times, and each kind's cue words in the title
-    count five times; conditions win ties, being the most common kind.
+    count five times, or a quarter of the paragraphs' votes if more; conditions win ties, being the most common kind.
     ``scores`` are the blocks' ``cue_scores``, when the caller has them.
     """
     t = tables()
     kinds = list(t.kinds)
     score = dict.fromkeys(kinds, 0.0)
-    only = {name: [k for k in kinds if name in t.kinds[k]] for name in t.names}
+    only = {name: [k for k in kinds if name in t.kinds[k]] for name in t.names
+            if name not in t.any_kind}
     own = {name: ks[0] for name, ks in only.items() if len(ks) == 1}
     for i, block in enumerate(blocks):
         if block.kind == "heading":
@@ -190,8 +250,12 @@ def article_kind(blocks: Sequence[Block], title: Optional[str] = None,
         if cues[best] > 0:
             score[own[best]] += 1.0
     if title:
+        # The title says what the article is about: its word counts five
+        # votes, or a quarter of the paragraphs' in a long article, whose
+        # paragraphs may dwell on the condition a procedure treats.
+        title_weight = max(5.0, TITLE_SHARE * sum(1 for b in blocks if b.kind == "text"))
         for k in kinds:
-            score[k] += 5.0 * len(t.kind_cues[k].findall(title.lower()))
+            score[k] += title_weight * len(t.kind_cues[k].findall(title.lower()))
     return max(kinds, key=lambda k: (score[k], k == "condition"))
 
 

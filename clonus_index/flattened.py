@@ -26,6 +26,11 @@ _STARTS_SENTENCE = re.compile(r"^[\"'\u201c\u2018(]?[A-Z0-9]")
 _STARTS_ITEM = re.compile(r"^[\"'\u201c\u2018(]?\w")
 _REF_AUTHOR = re.compile(r"^[A-Z][\w'\u2019-]*(?: [A-Z][\w'\u2019-]*)*, (?:[A-Z]\.|[A-Z][a-z]+[.,])")
 _REF_DATE = re.compile(r"\((?:\d{4}[a-z]?|n\.d\.)(?:,[^)]*)?\)")
+#: An organisation as a reference's author: "Centers for Disease Control and
+#: Prevention. (2024)." (a name, a full stop, the date in brackets).
+_REF_ORGANISATION = re.compile(r"^[A-Z][^.()]{2,150}\. \((?:\d{4}[a-z]?|n\.d\.)(?:,[^)]*)?\)")
+#: A reference may end with its URL, not with a full stop.
+_ENDS_URL = re.compile(r"https?://\S+$")
 
 
 @dataclass
@@ -63,12 +68,14 @@ def split_cite(text: str) -> tuple[str, Optional[str]]:
 def split_references(pieces: list[_Piece]) -> tuple[list[_Piece], list[str]]:
     """Peel the reference list off the end of the body pieces.
 
-    A reference starts with "Surname, I." right after a sentence end and holds a
-    "(2015, ...)" or "(n.d.)" date; the list is the longest such tail.
+    A reference starts with "Surname, I." (or an organisation's name and
+    "(2024).") right after a sentence end or a URL and holds a "(2015, ...)"
+    or "(n.d.)" date; the list is the longest such tail.
     """
     starts = [i for i, p in enumerate(pieces)
-              if _REF_AUTHOR.match(p.text)
-              and (i == 0 or p.gap >= 99 or _SENTENCE_END.search(pieces[i - 1].text))]
+              if (_REF_AUTHOR.match(p.text) or _REF_ORGANISATION.match(p.text))
+              and (i == 0 or p.gap >= 99 or _SENTENCE_END.search(pieces[i - 1].text)
+                   or _ENDS_URL.search(pieces[i - 1].text))]
     refs: list[str] = []
     cut = len(pieces)
     for start in reversed(starts):

@@ -42,7 +42,7 @@ from .ranking import Signals, passage_signals
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
 from .resources import bundled_corpus
-from .sections import classify_heading
+from .sections import kind_of
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
            "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT",
@@ -87,12 +87,13 @@ def make_schema() -> Schema:
 
 
 def section_keys(passage: Passage) -> str:
-    """Lower-cased names a ``section=`` filter may use: the section and its kind."""
-    names = {passage.section.lower()}
-    kind = classify_heading(passage.section)
-    if kind:
-        names.add(kind.lower())
-    return ",".join(sorted(names))
+    """Lower-cased names a ``section=`` filter may use: the section and its kind.
+
+    The kind is the one ingestion decided (``passage.kind``); a passage made
+    without one falls back to the kind its section's name gives.
+    """
+    kind = passage.kind or kind_of(passage.section)
+    return ",".join(sorted({passage.section.lower(), kind.lower()}))
 
 
 @dataclass
@@ -341,12 +342,19 @@ def _open_generation(path: Path, name: str, gen: Path, meta: dict, lease: int) -
 def passage_from_stored(fields: dict, articles: Mapping[str, Article]) -> Passage:
     """Rebuild a ``Passage`` from its stored record and its article."""
     data = json.loads(fields["data"])
+    return passage_from_record(data, articles[data["article_id"]])
+
+
+def passage_from_record(data: dict, article: Article) -> Passage:
+    """A ``Passage`` from its ``to_dict()`` record; a record without a kind
+    (stored before passages had one) gets the kind its section's name gives."""
     return Passage(
-        id=data["id"], article=articles[data["article_id"]], position=data["position"],
+        id=data["id"], article=article, position=data["position"],
         section=data["section"], subsection=data["subsection"], text=data["text"],
         start=data["start"], end=data["end"],
         links=tuple(ReferenceLink(r["id"], r["score"], tuple(r.get("terms", ())))
                     for r in data["references"]),
+        kind=data.get("kind") or kind_of(data["section"]),
     )
 
 

@@ -211,6 +211,11 @@ class Passage:
 
     ``text == article.text[start:end]``; ``position`` counts from 0 in reading
     order; ``links`` says which references support the passage and how strongly.
+    ``section`` is the section as the article names it (its heading, or the
+    inferred kind when flattening lost the heading); ``kind`` is the canonical
+    section kind it belongs to ("Causes", "Dosage", "Recovery" ...), decided
+    at ingestion from the heading or, when the heading names none, from the
+    text under it. Empty only for passages built by hand without one.
     """
 
     id: str
@@ -222,6 +227,7 @@ class Passage:
     start: int
     end: int
     links: tuple[ReferenceLink, ...] = ()
+    kind: str = ""
 
     @property
     def article_id(self) -> str:
@@ -238,7 +244,7 @@ class Passage:
         """The passage record of ``passages.jsonl`` and of search results."""
         return {
             "id": self.id, "article_id": self.article.id, "position": self.position,
-            "section": self.section, "subsection": self.subsection,
+            "section": self.section, "kind": self.kind, "subsection": self.subsection,
             "text": self.text, "start": self.start, "end": self.end,
             "references": [link.to_dict() for link in self.links],
         }

@@ -14,8 +14,8 @@ import re
 from typing import Any, Iterator, Optional
 
 from .errors import IndexNotFoundError, IndexVersionError, QueryError
-from .index import FIELD_BOOSTS
-from .models import Article, Hit, Passage, ReferenceLink
+from .index import FIELD_BOOSTS, passage_from_record
+from .models import Article, Hit, Passage
 from .opensearch_backend import (SCHEMA_VERSION, TEXT_FIELDS, OpenSearchTarget, alias_targets,
                                  client_for, reaching)
 from .query import validate
@@ -185,12 +185,7 @@ class OpenSearchIndex:
 
     def _passage(self, source: dict[str, Any]) -> Passage:
         data = source["record"]
-        return Passage(
-            id=data["id"], article=self._article(data["article_id"]), position=data["position"],
-            section=data["section"], subsection=data["subsection"], text=data["text"],
-            start=data["start"], end=data["end"],
-            links=tuple(ReferenceLink(r["id"], r["score"], tuple(r.get("terms", ())))
-                        for r in data["references"]))
+        return passage_from_record(data, self._article(data["article_id"]))
 
     # -- search ----------------------------------------------------------------
 

@@ -92,7 +92,8 @@ def ingest_document(doc: Document, article_id: Optional[str] = None) -> tuple[Ar
     passages = [
         Passage(id=f"{article.id}-p{pos}", article=article, position=pos,
                 section=u.placement.section, subsection=u.placement.subsection,
-                text=passage_texts[pos], start=u.start, end=u.end, links=links[pos])
+                text=passage_texts[pos], start=u.start, end=u.end, links=links[pos],
+                kind=u.placement.kind)
         for pos, u in enumerate(units)
     ]
     return article, passages

@@ -60,9 +60,9 @@ def _is_byline(line: str) -> bool:
 def read_plain(text: str, source: str = "<text>") -> Document:
     """Read a plain text article: title, byline, headings, paragraphs, lists, references.
 
-    Section headings (those that name a section, "Causes of gout") are level
-    2; other headings are subsections (level 3) once a section heading was
-    seen, and sections of their own before that.
+    Section headings (those that name a section, "Causes of gout", or ask a
+    question) are level 2; other headings are subsections (level 3) once a
+    section heading was seen, and sections of their own before that.
     """
     text = normalise_spaces(unescape(text.replace("\r\n", "\n").replace("\r", "\n")))
     body, cite = split_cite(text)
@@ -103,7 +103,10 @@ def read_plain(text: str, source: str = "<text>") -> Document:
         if in_references or is_dropped(line):
             return
         if level is None:
-            level = 2 if classify_heading(line) or not seen_section else 3
+            # A question is a topic of its own ("Why might a doctor order the
+            # test?"); a short name under a section is a subsection ("Surgery").
+            level = 2 if (classify_heading(line) or not seen_section
+                          or line.rstrip().endswith("?")) else 3
         seen_section = seen_section or level == 2
         blocks.append(Block("heading", line, level=2 if level <= 2 else 3))
 

@@ -14,8 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .cues import (article_kind, asks_definition, classify_heading, cue_scores, intent_kinds,
-                   is_definition, kind_of, section_names, tables)
+from .cues import (article_kind, asks_definition, classify_heading, common_cues, cue_matches,
+                   cue_scores, intent_kinds, is_definition, kind_of, named_sections, scores_of,
+                   section_names, tables)
 from .models import Block
 
 __all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "section_names",
@@ -30,6 +31,8 @@ EARLY_SHARE = 0.25
 LATE_PENALTY = 4.0
 #: The weight of the cues of another kind's section that speaks for one of
 #: this kind's ("fold" in data/sections.json: Dosage talk is a condition's Treatment).
+#: A section any kind may have ("When to see a doctor") folds in full: after
+#: a procedure, when to get help is part of Recovery.
 FOLD_WEIGHT = 0.5
 #: What returning to a section left earlier costs on top of a new run.
 RETURN_COST = 8.0
@@ -66,36 +69,98 @@ class Placement:
 
 def place_blocks(blocks: Sequence[Block], title: Optional[str] = None) -> list[Optional[Placement]]:
     """One ``Placement`` per block (None for headings), in order."""
-    scores = [cue_scores(b.text) for b in blocks]  # once per block, for both steps
+    matches = [cue_matches(b.text) for b in blocks]  # once per block, for every step
+    common = common_cues([m for m, b in zip(matches, blocks) if b.kind == "text"])
+    scores = [scores_of(m, common) for m in matches]
     kind = article_kind(blocks, title, scores)
     if any(b.kind == "heading" and b.level == 2 for b in blocks):
-        return _from_headings(blocks, kind)
+        return _from_headings(blocks, kind, scores)
     return _inferred(blocks, kind, scores)
 
 
-def _from_headings(blocks: Sequence[Block], article: str) -> list[Optional[Placement]]:
+def _from_headings(blocks: Sequence[Block], article: str,
+                   block_scores: Sequence[dict[str, float]]) -> list[Optional[Placement]]:
+    """Sections from the headings; each heading's kind from its words, else from its text.
+
+    A heading that names one of this kind of article's sections gives that
+    kind (a section of another kind folds into this one's: "Dosage" in a
+    condition's article is Treatment); one that names several lets the text
+    under it choose among them ("Things you can do to prevent ..."); one
+    that names none lets the text under it choose among all of them, so
+    every heading maps to a canonical kind. A subsection shares its
+    section's kind, unless it asks a question of its own ("Can I drink
+    alcohol with it?" in a list of common questions).
+    """
     t = tables()
     allowed = t.kinds[article]
-    default = t.default
-    section, kind, sub = default, default, None
+    fold = t.fold[article]
+    # Runs of text blocks under one deciding heading: (heading, block indexes).
+    runs: list[tuple[Optional[str], list[int]]] = [(None, [])]
+    for i, block in enumerate(blocks):
+        if block.kind == "heading":
+            if block.level == 2 or block.text.rstrip().endswith("?"):
+                runs.append((block.text, []))
+        else:
+            runs[-1][1].append(i)
+    kinds: dict[int, str] = {}
+    previous = t.default
+    for heading, members in runs:
+        if heading is None:
+            kind = t.default  # the untitled opening
+        else:
+            kind = _heading_kind(heading, [block_scores[i] for i in members], allowed, fold,
+                                 opening=previous == t.default) or previous
+        for i in members:
+            kinds[i] = kind
+        previous = kind
+    section, sub = t.default, None
     out: list[Optional[Placement]] = []
-    for block in blocks:
+    for i, block in enumerate(blocks):
         if block.kind == "heading":
             if block.level == 2:
                 section, sub = block.text, None
-                kind = classify_heading(block.text) or _best_kind(cue_scores(block.text), allowed) \
-                    or section
             else:
                 sub = block.text
             out.append(None)
         else:
-            out.append(Placement(section, kind, sub))
+            out.append(Placement(section, kinds[i], sub))
     return out
 
 
-def _best_kind(scores: dict[str, float], allowed: Sequence[str]) -> Optional[str]:
-    best = max(allowed, key=lambda k: scores[k])
-    return best if scores[best] > 0 else None
+def _heading_kind(heading: str, texts: Sequence[dict[str, float]], allowed: Sequence[str],
+                  fold: dict[str, str], opening: bool) -> Optional[str]:
+    """The kind of the section a heading opens: named by the heading, or voted by its text.
+
+    ``texts`` are the cue scores of the text blocks under the heading.
+    """
+    names = named_sections(heading)
+    # The heading's words for this kind's own sections first; only when it
+    # names none of them, those of other kinds folded in ("Dosage" -> Treatment).
+    named = [n for n in names if n in allowed] or list(dict.fromkeys(
+        fold[n] for n in names if fold.get(n) in allowed))
+    if len(named) == 1:
+        return named[0]
+    choices = named or [n for n in allowed if opening or n != tables().default]
+    votes = dict.fromkeys(choices, 0.0)
+    hits = dict.fromkeys(choices, 0.0)
+    # The heading votes too, unless it named the choices (all of them alike).
+    own = [] if named else [cue_scores(heading)]
+    for i, found in enumerate([*own, *texts], start=1 if named else 0):
+        scores = dict(found)
+        for other, into in fold.items():
+            scores[into] += _fold_weight(other) * scores[other]
+        best = max(choices, key=lambda n: scores[n])
+        if scores[best] > 0:
+            votes[best] += 1.0 if i else 2.0  # the heading's own words count twice
+        for n in choices:
+            hits[n] += scores[n]
+    best = max(choices, key=lambda n: (votes[n], hits[n], -choices.index(n)))
+    return best if named or hits[best] > 0 else None
+
+
+def _fold_weight(section: str) -> float:
+    """How much a folded section's cues count: in full for one any kind may have."""
+    return 1.0 if section in tables().any_kind else FOLD_WEIGHT
 
 
 def _looks_like_section(text: str) -> bool:
@@ -159,7 +224,7 @@ def _inferred(blocks: Sequence[Block], article: str,
         since_heading += 1
         fresh = False
         for other, into in fold.items():
-            scores[into] += FOLD_WEIGHT * scores[other]
+            scores[into] += _fold_weight(other) * scores[other]
         evidence.append([scores[n] for n in names])
 
     # The opening leans to Overview, in a long article: in a short one the

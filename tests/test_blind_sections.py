@@ -2,7 +2,8 @@
 
 Set 1 was measured once, then general causes fixed on it; set 2 was measured
 once after that (the held-out figure, in the README), and the library has
-changed since. The floors pin what the library reaches today; raise them
+changed since; set 3 was measured once after passages got their kinds at
+ingestion, and is held out until it is used to fix anything. The floors pin what the library reaches today; raise them
 when sections improve, never lower them.
 """
 
@@ -24,8 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Share of paragraphs whose section kind is right, per set and form.
 FLOORS = {
-    "set1": {"html": 1.0, "flattened": 0.89, "plain": 1.0},
-    "set2": {"html": 0.79, "flattened": 0.64, "plain": 0.76},
+    "set1": {"html": 1.0, "flattened": 0.94, "plain": 1.0},
+    "set2": {"html": 0.95, "flattened": 0.82, "plain": 0.89},
+    # Measured once, held out (HTML 0.917, flattened 0.514, plain 0.830), then
+    # the title's say in the article kind was fixed (a general cause it showed).
+    "set3": {"html": 0.916, "flattened": 0.60, "plain": 0.829},
 }
 
 
@@ -60,7 +64,10 @@ def test_plain_text_articles_give_their_title_and_never_a_passage_of_it(slug, me
         assert article.author == meta["author"]
     for p in corpus.passages:
         assert p.text.split("\n")[0] != meta["title"]
-        assert not p.text.startswith(("By ", "Page last reviewed"))
+        # A byline never opens a passage; a sentence may ("By lowering prostaglandin ...").
+        assert not p.text.startswith("Page last reviewed")
+        if meta.get("author"):
+            assert not p.text.startswith(f"By {meta['author']}")
 
 
 @pytest.mark.parametrize("slug, meta, path", list(_articles(".html")))

@@ -245,3 +245,13 @@ def test_a_build_never_removes_the_generation_an_open_index_serves(tmp_path, see
     reader.close()
     build_index([seed_path], path)
     assert not generation.exists()
+
+
+def test_a_stored_passage_keeps_its_kind_and_an_older_record_gets_its_sections_kind(seed_corpus):
+    from clonus_index.index import passage_from_record
+    p = seed_corpus.passages[10]
+    record = p.to_dict()
+    assert passage_from_record(record, p.article).kind == p.kind
+    record.pop("kind")
+    record["section"] = "Causes of clonus"
+    assert passage_from_record(record, p.article).kind == "Causes"

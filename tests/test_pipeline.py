@@ -57,7 +57,7 @@ def test_jsonl_output_round_trips(tmp_path, seed_corpus):
     assert articles_path == articles_path_for(out) == tmp_path / "passages.articles.jsonl"
     records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
     assert len(records) == len(seed_corpus.passages)
-    assert set(records[0]) == {"id", "article_id", "position", "section", "subsection", "text",
+    assert set(records[0]) == {"id", "article_id", "position", "section", "kind", "subsection", "text",
                                "start", "end", "references"}
     (article,) = [json.loads(line) for line in articles_path.read_text("utf-8").splitlines()]
     for r in records:

@@ -377,3 +377,26 @@ def test_the_plain_text_forms_the_readme_shows_are_read_as_it_says():
     _, passages = ingest_document(doc)
     assert [p.section for p in passages][0] == "Overview"
     assert "red meat\n\nseafood\n\nbeer" in passages[-1].text
+
+
+def test_flattened_references_by_organisations_are_peeled_off_with_the_rest():
+    from clonus_index.reading import read_flattened
+    text = ("Anaemia means a low level of haemoglobin in the blood.  Iron tablets treat most "
+            "cases.    World Health Organization. (2023). Anaemia fact sheet. "
+            "https://www.who.int/anaemia  National Institute for Health and Care Excellence. "
+            "(2021).  Anaemia - iron deficiency . https://cks.nice.org.uk/anaemia  "
+            "Smith, J. (2019). Iron in the diet.  Journal of Food , 3(2), 1-9.")
+    doc = read_flattened(text)
+    assert [b.text for b in doc.blocks] == [
+        "Anaemia means a low level of haemoglobin in the blood.", "Iron tablets treat most cases."]
+    assert len(doc.references) == 3 and doc.references[0].startswith("World Health Organization")
+
+
+def test_a_plain_text_question_heading_is_a_section_and_a_short_name_a_subsection():
+    from clonus_index.reading import read_plain
+    doc = read_plain("Lumbar puncture\n\nA lumbar puncture takes fluid from the spine.\n\n"
+                     "Why might I need one?\n\nIt can show an infection such as meningitis.\n\n"
+                     "Children\n\nChildren may be given a sedative first.\n\n"
+                     "Will it hurt?\n\nA local anaesthetic numbs the skin first.\n")
+    assert [(b.text, b.level) for b in doc.blocks if b.kind == "heading"] == [
+        ("Why might I need one?", 2), ("Children", 3), ("Will it hurt?", 2)]

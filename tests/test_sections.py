@@ -151,3 +151,126 @@ def test_headings_run_into_their_text_become_headings_and_leave_the_passages():
     assert [(p.section, p.text.split()[0]) for p in passages] == [
         ("Overview", "Gout"), ("Treatment", "Treatment"), ("Outlook", "Most")]
     assert not any(p.text.startswith("Treatment Treatment") for p in passages)
+
+
+def _kinds(html):
+    _, passages = ingest_document(read_html(html))
+    return [(p.section, p.kind) for p in passages]
+
+
+def test_a_heading_that_names_no_section_takes_its_kind_from_the_text_under_it():
+    page = ("<article><h1>Shingles</h1><p>Shingles is a painful rash caused by a virus.</p>"
+            "<h2>Spotting it early</h2><p>The first sign is usually a tingling or burning pain "
+            "on one side of the body. A rash of blisters appears a few days later.</p>"
+            "<h2>What the GP can do</h2><p>Antiviral medicines such as aciclovir are the usual "
+            "treatment. Painkillers can ease the pain while the rash heals.</p></article>")
+    assert _kinds(page) == [("Overview", "Overview"), ("Spotting it early", "Symptoms"),
+                            ("What the GP can do", "Treatment")]
+
+
+def test_a_heading_of_several_sections_lets_its_text_choose_and_sections_outside_the_kind_fold():
+    # A procedure's page: "after the baby is born" names no procedure section
+    # the way "What happens" does in a procedure; a condition's page has no
+    # "What happens" section, so its text decides.
+    page = ("<article><h1>Chickenpox</h1><p>Chickenpox is a common childhood illness.</p>"
+            "<h2>What happens after the spots appear?</h2><p>Most children recover fully "
+            "within a week or two and the outlook is good.</p>"
+            "<h2>Symptoms and causes</h2><p>It is caused by the varicella-zoster virus, which "
+            "spreads through coughs and sneezes.</p></article>")
+    assert [k for _, k in _kinds(page)] == ["Overview", "Outlook", "Causes"]
+
+
+def test_a_question_subsection_decides_its_own_kind_and_a_plain_one_shares_its_sections():
+    page = ("<article><h1>Ibuprofen</h1><p>Ibuprofen is a medicine used to treat pain.</p>"
+            "<h2>How to take ibuprofen</h2><p>Take one 200mg tablet up to three times a day "
+            "with food.</p><h3>Tablets and capsules</h3><p>Swallow them whole with water.</p>"
+            "<h2>Your questions answered</h2><h3>Can I drink alcohol with it?</h3><p>Alcohol "
+            "with ibuprofen raises the chance of stomach bleeding; it can interact with other "
+            "medicines too.</p></article>")
+    _, passages = ingest_document(read_html(page))
+    assert [(p.kind, p.subsection) for p in passages] == [
+        ("Overview", None), ("Dosage", None), ("Dosage", "Tablets and capsules"),
+        ("Interactions", "Can I drink alcohol with it?")]
+
+
+def test_kinds_that_have_no_when_to_see_a_doctor_section_fold_it():
+    page = ("<article><h1>Hip replacement surgery</h1><p>A hip replacement is an operation "
+            "to replace a damaged hip joint.</p><h2>Preparing for the operation</h2><p>You will "
+            "have a pre-operative assessment before the surgery.</p>"
+            "<h2>Going home</h2><p>Most people go home after three to five days and recover "
+            "over six weeks.</p><h2>When to get help</h2><p>Call the ward if your wound "
+            "becomes red or hot after the operation.</p></article>")
+    assert [k for _, k in _kinds(page)] == ["Overview", "Preparation", "Recovery", "Recovery"]
+
+
+def test_passage_kind_is_in_its_record_and_in_its_section_filter_keys(tmp_path):
+    from clonus_index.index import section_keys
+    corpus = ingest([DATA / "gout_nhs.html"])
+    for p in corpus.passages:
+        assert p.to_dict()["kind"] == p.kind and p.kind
+        assert p.kind.lower() in section_keys(p).split(",")
+    assert {p.kind for p in corpus.passages if p.section == "Things you can do to help"} == {
+        "Living with"}
+
+
+def test_a_name_inside_a_longer_heading_phrase_is_not_named_too():
+    from clonus_index.cues import named_sections
+    assert named_sections("After the procedure") == ["Recovery"]
+    assert named_sections("Symptoms and causes") == ["Symptoms", "Causes"]
+    assert named_sections("Things you can do to prevent kidney stones") == [
+        "Living with", "Prevention"]
+    assert named_sections("Corticosteroids") == []
+    assert named_sections("What does a spirometry test show?") == ["Overview"]
+    assert named_sections("What does treatment involve?") == ["Treatment"]
+
+
+def test_a_cue_in_most_paragraphs_names_the_subject_not_a_section():
+    from clonus_index.cues import common_cues, cue_matches, scores_of
+    texts = ["Pregnancy changes how the body handles sugar."] * 6 + [
+        "The rash is itchy and red.", "Tests of the blood confirm it."]
+    matches = [cue_matches(t) for t in texts]
+    common = common_cues(matches)
+    assert any(c.startswith("pregnan") for c in common)
+    assert scores_of(matches[0], common)["Risk factors"] < scores_of(matches[0])["Risk factors"]
+    assert common_cues(matches[:4]) == frozenset()  # too few paragraphs to tell
+
+
+def test_cues_for_interactions_and_prevention_said_in_other_words():
+    from clonus_index.sections import cue_scores
+    mixing = cue_scores("Some painkillers can interfere with blood pressure tablets.")
+    assert max(mixing, key=mixing.get) == "Interactions"
+    hard = cue_scores("It is not always possible to prevent gout, but some habits help.")
+    assert max(hard, key=hard.get) == "Prevention"
+    classes = cue_scores("Doctors divide psoriasis into several forms, based on how it looks.")
+    assert max(classes, key=classes.get) == "Types"
+
+
+def test_a_list_of_common_causes_is_causes_and_how_a_condition_forms_too():
+    from clonus_index.sections import cue_scores
+    listed = cue_scores("Common causes include:")
+    assert max(listed, key=listed.get) == "Causes"
+    forms = cue_scores("Gallstones form when bile holds too much of a substance such as "
+                       "cholesterol.")
+    assert max(forms, key=forms.get) == "Causes"
+
+
+def test_what_a_test_asks_of_you_beforehand_is_preparation():
+    from clonus_index.sections import cue_scores
+    ready = cue_scores("For an abdominal ultrasound you must not eat for six hours, and you "
+                       "should come with a full bladder.")
+    assert max(ready, key=ready.get) == "Preparation"
+    why = cue_scores("Common reasons for a bone scan include unexplained bone pain.")
+    assert max(why, key=why.get) == "Purpose"
+
+
+def test_a_procedure_on_a_condition_is_a_procedure_when_its_title_says_so():
+    from clonus_index.cues import article_kind
+    condition = ("Osteoarthritis is a condition that causes joint pain and stiffness.",
+                 "Symptoms of the condition include pain when walking and a stiff hip.",
+                 "Other symptoms are a limp and swelling caused by the disorder.")
+    procedure = ("The surgeon replaces the worn joint during the operation.",
+                 "You will have an anaesthetic before the procedure starts.")
+    # A long article that dwells on the condition the operation treats.
+    blocks = [Block("text", t) for t in condition * 8 + procedure * 8]
+    assert article_kind(blocks, "Hip replacement surgery: what to expect") == "procedure"
+    assert article_kind(blocks, "Osteoarthritis of the hip") == "condition"
