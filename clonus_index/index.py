@@ -33,8 +33,8 @@ from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedE
                      IndexNotFoundError, IndexVersionError, IndexWriteError)
 from .index_folder import (CURRENT, cleanup as _cleanup,
                            current_generation as _current_generation, folder_kind,
-                           fsync_dir as _fsync_dir, lease_generation, new_generation_name, read_pointer,
-                           writing)
+                           fsync_dir as _fsync_dir, is_generation_name, lease_generation,
+                           new_generation_name, read_pointer, writing)
 from .article_store import ArticleStore, write_articles
 from .pipeline import Corpus, ingest, write_atomic
 from .query import mine_abbreviations
@@ -46,7 +46,7 @@ from .sections import kind_of
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
            "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT",
-           "code_digest", "bundled_sources"]
+           "code_digest", "bundled_sources", "read_sources"]
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
@@ -282,7 +282,7 @@ def _read_generation(path: Path) -> StoredIndex:
     name = read_pointer(path)
     if name is None:
         raise FileNotFoundError(str(path / CURRENT))
-    if _current_generation(path) != name:  # "../elsewhere", "/etc", anything not ours
+    if not is_generation_name(name):  # "../elsewhere", "/etc", anything not ours
         raise IndexDamagedError(f"{path}: {CURRENT} names no generation of this index "
                                 f"({name[:60]!r}); {_rebuild_hint(path)}")
     gen = path / name
@@ -434,6 +434,23 @@ def _cache_message(target: Path, exc: OSError) -> str:
     reason = exc.reason if isinstance(exc, IndexWriteError) else (exc.strerror or exc)
     return (f"{target}: cannot write the bundled article's index there ({reason}); "
             "choose another folder with CLONUS_INDEX_DIR=PATH, or use --index PATH")
+
+
+def read_sources(sources: Iterable[str | Path] | str | Path, progress=None,
+                 with_bundled: bool = False) -> tuple[Corpus, str]:
+    """Ingest ``sources`` (with the bundled article after them when asked) for a build.
+
+    Returns the corpus and the sources' digest, which a build records so the
+    index can tell when it is stale. Shared by every backend's build.
+    """
+    sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
+    with contextlib.ExitStack() as stack:
+        relative_to = None
+        if with_bundled:
+            corpus_dir = stack.enter_context(bundled_sources())
+            sources.append(corpus_dir)
+            relative_to = corpus_dir.parent.parent
+        return ingest(sources, progress=progress, relative_to=relative_to), sources_hash(sources)
 
 
 @contextlib.contextmanager

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 from . import __version__
 from .errors import ClonusIndexError, IndexDamagedError, IndexUnavailableError, IndexWriteError
-from .index import bundled_sources, code_digest, section_keys, sources_hash
-from .pipeline import Corpus, ingest
+from .index import code_digest, read_sources, section_keys
+from .pipeline import Corpus
 from .resources import load
 
 if TYPE_CHECKING:
@@ -349,19 +349,9 @@ def build_index(sources: Iterable[str | Path] | str | Path, url: str, progress=N
     As ``clonus_index.build_index``: ``with_bundled`` indexes the bundled
     clonus article too, after ``sources``.
     """
-    if isinstance(sources, (str, Path)):
-        sources = [sources]
-    sources = list(sources)
     parse_url(url)  # a bad URL fails before any ingestion work
-    with contextlib.ExitStack() as stack:
-        relative_to = None
-        if with_bundled:
-            corpus_dir = stack.enter_context(bundled_sources())
-            sources.append(corpus_dir)
-            relative_to = corpus_dir.parent.parent
-        corpus = ingest(sources, progress=progress, relative_to=relative_to)
-        write_index(corpus, url, sources_digest=sources_hash(sources), shards=shards,
-                    replicas=replicas)
+    corpus, digest = read_sources(sources, progress=progress, with_bundled=with_bundled)
+    write_index(corpus, url, sources_digest=digest, shards=shards, replicas=replicas)
     return open_index(url)
 
 

@@ -202,14 +202,9 @@ class OpenSearchIndex:
         Whoosh backend do not run here yet. ``explain`` adds the words each
         field matched and OpenSearch's own score explanation.
         """
-        from .searching import MAX_RESULTS, Results
+        from .searching import Results
 
-        query = validate(query, limit)
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise QueryError(f"offset must be a whole number of 0 or more, not {offset!r}")
-        if offset + limit > MAX_RESULTS:
-            raise QueryError(f"offset + limit is {offset + limit}; at most {MAX_RESULTS} hits "
-                             "can be ranked: narrow the query, or use --section or --article")
+        query = validate(query, limit, offset)
         filters: list[dict[str, Any]] = [{"term": {"kind": "passage"}}]
         if section is not None:
             filters.append({"term": {"section_key": self._section_key(section)}})

@@ -33,7 +33,11 @@ _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
 _SYNTAX = re.compile(r"[\"()*~^]|\?(?=\w)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b|\w:\S")
 
 
-def validate(query: object, limit: object = 10) -> str:
+#: At most this many hits are ranked for one search: ``offset + limit``.
+MAX_RESULTS = 1000
+
+
+def validate(query: object, limit: object = 10, offset: object = 0) -> str:
     """The query as a clean string, or ``QueryError`` saying what to change."""
     if not isinstance(query, str):
         raise QueryError("query must be text")
@@ -41,9 +45,14 @@ def validate(query: object, limit: object = 10) -> str:
         raise QueryError("query is empty; type some words to search for")
     if len(query) > MAX_QUERY_CHARS:
         raise QueryError(f"query is too long ({len(query)} characters); "
-                         f"keep it under {MAX_QUERY_CHARS} characters")
+                         f"keep it to at most {MAX_QUERY_CHARS} characters")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise QueryError(f"limit must be a whole number of 1 or more, not {limit!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise QueryError(f"offset must be a whole number of 0 or more, not {offset!r}")
+    if offset + limit > MAX_RESULTS:
+        raise QueryError(f"offset + limit is {offset + limit}; at most {MAX_RESULTS} hits "
+                         "can be ranked: narrow the query, or use --section or --article")
     return _without_surrogates(query)
 
 

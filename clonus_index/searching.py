@@ -8,7 +8,6 @@ turns what comes back into ``Hit`` records.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from functools import lru_cache
@@ -16,13 +15,11 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .errors import IndexStateError, QueryError
-from .index import (StoredIndex, bundled_index, bundled_sources, read_index, sources_hash,
-                    write_index)
+from .index import StoredIndex, bundled_index, read_index, read_sources, write_index
 from .index_folder import current_generation
 from .models import Article, Hit, Passage
-from .pipeline import ingest
 from .planning import Plan, fuzzy_words, make_plan
-from .query import synonym_table, validate
+from .query import MAX_RESULTS, synonym_table, validate
 from .ranking import Candidate, explanation, matched_terms, rerank
 from .whoosh_backend import (MAX_BOOST, MAX_EXPANDED_POSTINGS, MAX_EXPANSIONS, MAX_FUZZY_DISTANCE,
                              MAX_QUERY_TERMS, MAX_TERMS, WhooshBackend)
@@ -41,9 +38,6 @@ SEARCH_SECONDS = 2.0
 CANDIDATES = 50
 #: How many hits are returned when no limit is given (API and CLI alike).
 DEFAULT_LIMIT = 10
-#: ``offset + limit`` may be at most this: hits are ranked among this many
-#: candidates at most.
-MAX_RESULTS = 1000
 
 
 class Results(list):
@@ -205,12 +199,7 @@ class Index:
         ``IndexStateError`` once the index is closed.
         """
         deadline = time.monotonic() + SEARCH_SECONDS
-        query = validate(query, limit)
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise QueryError(f"offset must be a whole number of 0 or more, not {offset!r}")
-        if offset + limit > MAX_RESULTS:
-            raise QueryError(f"offset + limit is {offset + limit}; at most {MAX_RESULTS} hits "
-                             "can be ranked: narrow the query, or use --section or --article")
+        query = validate(query, limit, offset)
         self._check_open()
         backend = self._backend  # one generation for the whole search, even if refreshed
         allow = self._allowed(backend, section, article)
@@ -289,17 +278,8 @@ def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
     one is complete. With ``with_bundled``, the bundled clonus article is
     indexed too, after ``sources``. Returns the opened new index.
     """
-    if isinstance(sources, (str, Path)):
-        sources = [sources]
-    sources = list(sources)
-    with contextlib.ExitStack() as stack:
-        relative_to = None
-        if with_bundled:
-            corpus_dir = stack.enter_context(bundled_sources())
-            sources.append(corpus_dir)
-            relative_to = corpus_dir.parent.parent
-        corpus = ingest(sources, progress=progress, relative_to=relative_to)
-        write_index(corpus, path, sources_digest=sources_hash(sources))
+    corpus, digest = read_sources(sources, progress=progress, with_bundled=with_bundled)
+    write_index(corpus, path, sources_digest=digest)
     return open_index(path)
 
 

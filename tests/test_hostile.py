@@ -60,7 +60,7 @@ def test_a_page_of_gibberish_words_is_answered_in_bounded_time(big_index):
 
 
 def test_very_long_query_gets_a_clear_message(default_index):
-    with pytest.raises(QueryError, match=r"query is too long \(100000 characters\); keep it under"):
+    with pytest.raises(QueryError, match=r"query is too long \(100000 characters\); keep it to at most"):
         default_index.search("clonus " * 14285 + "abcde")
 
 
