@@ -125,9 +125,7 @@ def json_option(func: Callable) -> Callable:
 
 
 def _open(index_path: Optional[Path | str]) -> Index:
-    if isinstance(index_path, str):  # opensearch://...
-        return opensearch_backend.open_index(index_path)
-    return open_index(index_path)
+    return open_index(index_path)  # a folder, the bundled index, or opensearch://...
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]},
@@ -213,7 +211,6 @@ def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Pa
     if not sources and not with_bundled:
         raise UserError("name the articles to index: clonus-index build SOURCES... --index PATH "
                         "(add --with-bundled to index the bundled article too)", exit_code=2)
-    build = opensearch_backend.build_index if isinstance(index_path, str) else build_index
     count = len(list(iter_sources(sources))) if sources else 0
     count += 1 if with_bundled else 0  # the bundled corpus is one article
     if count >= PROGRESS_MIN_FILES:
@@ -221,9 +218,9 @@ def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Pa
                                item_show_func=lambda p: printable(p.name) if p else None) as bar:
             def progress(path: Path) -> None:
                 bar.update(1, path)
-            index = build(sources, index_path, progress=progress, with_bundled=with_bundled)
+            index = build_index(sources, index_path, progress=progress, with_bundled=with_bundled)
     else:
-        index = build(sources, index_path, with_bundled=with_bundled)
+        index = build_index(sources, index_path, with_bundled=with_bundled)
     info = index.info()
     click.echo(printable(f"Indexed {info['passages']} passages from {len(info['articles'])} "
                          f"article(s) into {info['path']}"), err=True)

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Optional
 
 from .errors import IndexStateError, QueryError
 from .index import StoredIndex, bundled_index, read_index, read_sources, write_index
+from . import opensearch_backend
 from .index_folder import current_generation
 from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
@@ -263,10 +264,14 @@ def open_index(path: Optional[str | Path] = None) -> Index:
 
     The bundled index is built on first use into the user cache
     (``$XDG_CACHE_HOME/clonus_index``; ``CLONUS_INDEX_DIR`` overrides) and
-    rebuilt when the bundled article changes or the index is damaged.
+    rebuilt when the bundled article changes or the index is damaged. An
+    ``opensearch://HOST:PORT/NAME`` URL opens that OpenSearch index instead
+    (the ``opensearch`` extra), with the same methods.
     """
     if path is None:
         return Index(bundled_index())
+    if opensearch_backend.is_opensearch_url(path):
+        return opensearch_backend.open_index(path)
     return Index(read_index(path))
 
 
@@ -276,8 +281,13 @@ def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
 
     The build is atomic: readers of ``path`` see the old index until the new
     one is complete. With ``with_bundled``, the bundled clonus article is
-    indexed too, after ``sources``. Returns the opened new index.
+    indexed too, after ``sources``. Returns the opened new index. ``path``
+    may be an ``opensearch://HOST:PORT/NAME`` URL: the build then writes a
+    new OpenSearch index and swaps the alias NAME to it in one call.
     """
+    if opensearch_backend.is_opensearch_url(path):
+        return opensearch_backend.build_index(sources, path, progress=progress,
+                                              with_bundled=with_bundled)
     corpus, digest = read_sources(sources, progress=progress, with_bundled=with_bundled)
     write_index(corpus, path, sources_digest=digest)
     return open_index(path)

@@ -255,3 +255,15 @@ def test_missing_index_and_unreachable_server_say_what_to_do(opensearch_url):
         open_index(_url(opensearch_url, "never-built"))
     with pytest.raises(IndexUnavailableError, match="cannot reach OpenSearch"):
         open_index("opensearch://127.0.0.1:1/x")
+
+
+def test_the_top_level_api_takes_an_opensearch_url(opensearch_url):
+    """``clonus_index.build_index`` and ``open_index`` reach OpenSearch from its URL alone."""
+    import clonus_index
+    url = _url(opensearch_url, "toplevel")
+    built = clonus_index.build_index([SEED], url)
+    assert type(built).__name__ == "OpenSearchIndex" and len(built) == len(clonus_index.ingest([SEED]).passages)
+    opened = clonus_index.open_index(url)
+    hits = opened.search("botox injections", limit=3)
+    assert hits and hits[0].passage.subsection == "Botox injections"
+    assert hits[0].passage.article.title == "What is clonus? Everything you need to know"
