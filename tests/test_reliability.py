@@ -91,6 +91,20 @@ _KILLED_BUILD = textwrap.dedent("""
 """)
 
 
+def _kill_build_at(tmp_path, stage: str, source, path) -> int:
+    """Start a build of ``source`` into ``path``, kill -9 it at ``stage``; its return code."""
+    script = tmp_path / "killed_build.py"
+    script.write_text(_KILLED_BUILD)
+    proc = subprocess.Popen([sys.executable, str(script), stage, str(source), str(path)],
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return proc.returncode
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ["reading", "writing", "renamed", "swap"])
 def test_kill_9_during_a_build_keeps_the_previous_index(tmp_path, two_corpora, stage):
@@ -98,16 +112,7 @@ def test_kill_9_during_a_build_keeps_the_previous_index(tmp_path, two_corpora, s
     path = tmp_path / "ix"
     build_index([a], path)
     before = _answer(path)
-    script = tmp_path / "killed_build.py"
-    script.write_text(_KILLED_BUILD)
-    proc = subprocess.Popen([sys.executable, str(script), stage, str(b), str(path)],
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    assert _kill_build_at(tmp_path, stage, b, path) == -signal.SIGKILL
     assert _answer(path) == before  # the previous index answers, unchanged
     build_index([b], path)  # the next build succeeds and clears the debris
     assert _answer(path)[0] == len(clonus_index.ingest([b]).passages) > before[0]
@@ -120,15 +125,7 @@ def test_a_first_build_killed_mid_way_leaves_nothing_after_the_next_build(tmp_pa
     """The half-written generation of a killed build lives no longer than the next build."""
     a, b = two_corpora
     path = tmp_path / "ix"
-    script = tmp_path / "killed_build.py"
-    script.write_text(_KILLED_BUILD)
-    proc = subprocess.Popen([sys.executable, str(script), "writing", str(b), str(path)],
-                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+    _kill_build_at(tmp_path, "writing", b, path)
     (unfinished,) = [p for p in path.iterdir() if p.name.endswith(".tmp")]
     with pytest.raises(clonus_index.IndexNotFoundError, match="holds no finished index; rebuild"):
         open_index(path)
