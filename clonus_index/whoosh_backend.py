@@ -23,12 +23,13 @@ from whoosh.fields import Schema
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.scoring import BM25F
 
-from .index import FIELD_BOOSTS, StoredIndex, passage_from_stored
+from .index import FIELD_BOOSTS, StoredIndex, passage_from_stored, read_index
+from .index_folder import current_generation
 from .models import Passage
 from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan
 from .ranking import Candidate, Signals
 
-__all__ = ["WhooshBackend", "PUBLIC_FIELDS", "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE",
+__all__ = ["WhooshBackend", "highlight_stems", "PUBLIC_FIELDS", "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE",
            "MAX_QUERY_TERMS", "MAX_TERMS", "MAX_EXPANDED_POSTINGS", "MAX_BOOST"]
 
 #: Fields a query may name, and the ones plain questions search.
@@ -98,6 +99,9 @@ class WhooshBackend:
 
     def __init__(self, stored: StoredIndex):
         self.stored = stored
+        self.location = stored.path
+        self.meta = stored.meta
+        self.articles = stored.articles
         self._schema = stored.ix.schema
         self._analyzer = self._schema["text"].analyzer
         self._local = threading.local()
@@ -117,6 +121,16 @@ class WhooshBackend:
             self._local.searcher = found
         return found
 
+    @property
+    def generation(self) -> str:
+        return self.stored.generation.name
+
+    def newest(self) -> Optional[str]:
+        return current_generation(self.location)
+
+    def reopen(self) -> "WhooshBackend":
+        return WhooshBackend(read_index(self.location))
+
     def close(self) -> None:
         with self._searchers_lock:
             for s in self._searchers:
@@ -125,6 +139,9 @@ class WhooshBackend:
         self.stored.close()
 
     # -- the Lexicon planning asks -----------------------------------------------
+
+    def lexicon(self, query: str) -> "WhooshBackend":
+        return self  # terms are looked up in the local index as planning asks
 
     def analyse(self, text: str) -> list[str]:
         return [t.text for t in self._analyzer(text, mode="query")]
@@ -172,6 +189,10 @@ class WhooshBackend:
     def allowed(self, field: str, value: str) -> set[int]:
         """The document numbers whose ``field`` holds ``value`` (a filter)."""
         return set(self.searcher().reader().postings(field, value).all_ids())
+
+    def restrict(self, field: str, value: str, allow: Optional[set[int]]) -> set[int]:
+        ids = self.allowed(field, value)
+        return ids if allow is None else allow & ids
 
     # -- compiling a plan -----------------------------------------------------------
 
@@ -270,6 +291,9 @@ class WhooshBackend:
         budget.terms -= max(1, len(getattr(q, "words", ())))
         return q
 
+    def describe(self, q) -> str:
+        return str(q)
+
     # -- running ---------------------------------------------------------------------
 
     def candidates(self, q, plan: Plan, allow: Optional[set[int]], wanted: int,
@@ -304,10 +328,16 @@ class WhooshBackend:
 
     def highlights(self, text: str, stems: set[str]) -> str:
         """``text`` with the words whose stems are in ``stems`` marked ``**so**``."""
-        if not stems:
-            return ""
-        return highlight.highlight(text, frozenset(stems), self._analyzer,
-                                   highlight.WholeFragmenter(charlimit=None), _Mark(), top=1)
+        return highlight_stems(text, stems, self._analyzer)
+
+
+def highlight_stems(text: str, stems: set[str], analyzer) -> str:
+    """``text`` with the words ``analyzer`` stems to one of ``stems`` marked ``**so**``;
+    "" when ``stems`` is empty. Every backend highlights with this."""
+    if not stems:
+        return ""
+    return highlight.highlight(text, frozenset(stems), analyzer,
+                               highlight.WholeFragmenter(charlimit=None), _Mark(), top=1)
 
 
 def _clamped_boost(boost) -> float:

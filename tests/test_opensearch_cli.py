@@ -53,7 +53,8 @@ def test_search_json_section_and_explain(os_index):
     assert paged["offset"] == 1 and paged["hits"][0]["rank"] == 2
     assert {h["article"]["id"] for h in paged["hits"]} == {"what-is-clonus"}
     explained = run("search", "botox", "--explain", "--limit", "1", "--index", os_index)
-    assert "Matched text: botox" in explained.stdout and "BM25F" in explained.stdout
+    assert "Matched subsection: botox, text: botox; BM25F" in explained.stdout
+    assert "x heading 1.5" in explained.stdout
     bad = run("search", "clonus", "--section", "Astrology", "--index", os_index)
     assert bad.exit_code == 2 and bad.stderr.startswith("Error: unknown section 'Astrology'")
 
