@@ -44,6 +44,8 @@ SCHEME = "opensearch"
 DEFAULT_PORT = 9200
 #: Passages and articles sent per bulk request.
 BULK_CHUNK = 500
+#: HTTP connections one opened index keeps to the cluster (threads searching at once).
+POOL_SIZE = 32
 #: The searched fields, as in the Whoosh schema (``vocab`` holds the surface
 #: words, as Whoosh's ``words`` field does, for spelling and fuzzy matching).
 TEXT_FIELDS = ("text", "subsection", "section", "title")
@@ -101,6 +103,7 @@ class OpenSearchTarget:
         settings: dict[str, Any] = {
             "hosts": [{"host": self.host, "port": self.port}], "use_ssl": tls,
             "verify_certs": tls, "ssl_show_warn": False, "timeout": 60,
+            "pool_maxsize": POOL_SIZE,
         }
         user, password = env.get(ENV_USER), env.get(ENV_PASSWORD)
         if bool(user) != bool(password):
