@@ -17,14 +17,12 @@ import math
 from typing import Any, Callable, Optional
 
 from whoosh import query as wq
-from whoosh.fields import Schema
-from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 
 from .index import FIELD_BOOSTS, make_schema
 from .opensearch_store import WHOOSH_K1, similarity
-from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan
-from .whoosh_backend import (MAX_EXPANSIONS, MAX_FUZZY_DISTANCE, MAX_QUERY_TERMS, MAX_TERMS,
-                             PUBLIC_FIELDS, _clamped_boost, _lift_nots)
+from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan, searched_forms
+from .whoosh_backend import (MAX_EXPANSIONS, MAX_FUZZY_DISTANCE, MAX_TERMS, PUBLIC_FIELDS,
+                             _clamped_boost, _lift_nots, parse_query_language)
 
 __all__ = ["Statistics", "compile_plan", "parse_syntax", "query_terms", "MATCH_NONE"]
 
@@ -65,19 +63,12 @@ def compile_plan(plan: Plan, stats: Statistics) -> Optional[dict[str, Any]]:
             "max_expansions": MAX_EXPANSIONS}}}, f"fuzzy:{w}") for w in plan.fuzzy[:MAX_CORRECTIONS]]
         return _any(parts) or MATCH_NONE
     parts = []
-    budget = MAX_TERMS  # the Whoosh backend's bound on the work, not the clock
-    for c in plan.concepts:
-        budget -= len(PUBLIC_FIELDS) * sum(len(form.stems) for form in c.forms)
-        if budget < 0:
-            break
+    boosts = {f: FIELD_BOOSTS[f] for f in PUBLIC_FIELDS}
+    for concept in searched_forms(plan, boosts, MAX_TERMS):  # the Whoosh backend's bound
         forms = []
-        for form in c.forms:
-            fields = []
-            for field in PUBLIC_FIELDS:
-                boost = round(FIELD_BOOSTS[field] * form.weight, 3)
-                clause = _phrase(field, form.stems, 1, boost, stats)
-                if clause:
-                    fields.append(clause)
+        for form in concept:
+            fields = [c for c in (_phrase(field, stems, 1, boost, stats)
+                                  for field, stems, boost in form) if c]
             if fields:
                 forms.append(_any(fields))
         if len(forms) > 1:
@@ -133,16 +124,8 @@ def _phrase(field: str, terms, slop: int, boost: float,
 
 def parse_syntax(query: str):
     """Query-language input parsed as the Whoosh backend parses it; None if it yields nothing."""
-    schema = make_schema()
-    parser = MultifieldParser(list(PUBLIC_FIELDS), Schema(**{n: schema[n] for n in PUBLIC_FIELDS}),
-                              fieldboosts=FIELD_BOOSTS, group=OrGroup)
-    parser.add_plugin(FuzzyTermPlugin())
-    words = query.split()
-    if len(words) > MAX_QUERY_TERMS:
-        query = " ".join(words[:MAX_QUERY_TERMS])
-    try:
-        parsed = parser.parse(query)
-    except Exception:  # malformed syntax: search its words instead
+    parsed = parse_query_language(query, make_schema())
+    if parsed is None:
         return None
     parsed = _lift_nots(parsed).normalize()
     if parsed is wq.NullQuery or not any(True for _ in parsed.leaves()):

@@ -26,10 +26,10 @@ from whoosh.scoring import BM25F
 from .index import FIELD_BOOSTS, StoredIndex, passage_from_stored, read_index
 from .index_folder import current_generation
 from .models import Passage
-from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan
+from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan, searched_forms
 from .ranking import Candidate, Signals
 
-__all__ = ["WhooshBackend", "highlight_stems", "PUBLIC_FIELDS", "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE",
+__all__ = ["WhooshBackend", "highlight_stems", "parse_query_language", "PUBLIC_FIELDS", "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE",
            "MAX_QUERY_TERMS", "MAX_TERMS", "MAX_EXPANDED_POSTINGS", "MAX_BOOST"]
 
 #: Fields a query may name, and the ones plain questions search.
@@ -205,21 +205,14 @@ class WhooshBackend:
                      for w in plan.fuzzy[:MAX_CORRECTIONS]]
             return self._bounded(wq.Or(parts), _Budget()) if parts else wq.NullQuery
         parts = []
-        budget = MAX_TERMS  # the same bound as query language: the work, not the clock
-        for c in plan.concepts:
-            budget -= len(PUBLIC_FIELDS) * sum(len(form.stems) for form in c.forms)
-            if budget < 0:
-                break
+        boosts = {f: FIELD_BOOSTS[f] for f in PUBLIC_FIELDS}
+        # MAX_TERMS: the same bound as query language: the work, not the clock
+        for concept in searched_forms(plan, boosts, MAX_TERMS):
             forms = []
-            for form in c.forms:
-                fields = []
-                for fieldname in PUBLIC_FIELDS:
-                    boost = round(FIELD_BOOSTS[fieldname] * form.weight, 3)
-                    if len(form.stems) == 1:
-                        fields.append(wq.Term(fieldname, form.stems[0], boost=boost))
-                    else:
-                        fields.append(wq.Phrase(fieldname, list(form.stems), boost=boost))
-                forms.append(wq.Or(fields))
+            for form in concept:
+                forms.append(wq.Or([wq.Term(field, stems[0], boost=boost) if len(stems) == 1
+                                    else wq.Phrase(field, list(stems), boost=boost)
+                                    for field, stems, boost in form]))
             if forms:
                 parts.append(forms[0] if len(forms) == 1
                              else wq.DisjunctionMax(forms, tiebreak=0.1))
@@ -234,18 +227,8 @@ class WhooshBackend:
 
     def _parse_syntax(self, query: str):
         """Parse query-language input over the public fields; None if it yields nothing."""
-        schema = Schema(**{name: self._schema[name] for name in PUBLIC_FIELDS})
-        parser = MultifieldParser(list(PUBLIC_FIELDS), schema, fieldboosts=FIELD_BOOSTS,
-                                  group=OrGroup)
-        parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped below
-        # Parsing costs time in proportion to the text: only the words that
-        # can be kept (see ``_bounded``) are parsed.
-        words = query.split()
-        if len(words) > MAX_QUERY_TERMS:
-            query = " ".join(words[:MAX_QUERY_TERMS])
-        try:
-            parsed = parser.parse(query)
-        except Exception:  # malformed syntax: search its words instead
+        parsed = parse_query_language(query, self._schema)
+        if parsed is None:
             return None
         parsed = _lift_nots(self._bounded(parsed, _Budget())).normalize()
         if parsed is wq.NullQuery or not list(parsed.iter_all_terms()):
@@ -338,6 +321,25 @@ def highlight_stems(text: str, stems: set[str], analyzer) -> str:
         return ""
     return highlight.highlight(text, frozenset(stems), analyzer,
                                highlight.WholeFragmenter(charlimit=None), _Mark(), top=1)
+
+
+def parse_query_language(query: str, schema: Schema):
+    """Query-language input parsed over the public fields, as every backend reads it;
+    None when it is malformed (its words are then searched instead). Expansions are
+    left for the backend to bound."""
+    parser = MultifieldParser(list(PUBLIC_FIELDS),
+                              Schema(**{name: schema[name] for name in PUBLIC_FIELDS}),
+                              fieldboosts=FIELD_BOOSTS, group=OrGroup)
+    parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped later
+    # Parsing costs time in proportion to the text: only the words that
+    # can be kept (see ``_bounded``) are parsed.
+    words = query.split()
+    if len(words) > MAX_QUERY_TERMS:
+        query = " ".join(words[:MAX_QUERY_TERMS])
+    try:
+        return parser.parse(query)
+    except Exception:  # malformed syntax: search its words instead
+        return None
 
 
 def _clamped_boost(boost) -> float:
