@@ -93,6 +93,19 @@ def _row(name, times, wall, cpu) -> str:
             f"{len(ms) / wall:,.1f} | {cpu / len(ms) * 1000:,.1f} |")
 
 
+def _sizes(folder: Path, index, passages: int) -> str:
+    """Bytes on disk per passage for each backend, and the node's heap in use."""
+    whoosh = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    backend = index._backend
+    store = backend.client.indices.stats(index=backend.physical, metric="store")
+    other = store["_all"]["primaries"]["store"]["size_in_bytes"]
+    heap = [n["jvm"]["mem"]["heap_used_in_bytes"] for n in
+            backend.client.nodes.stats(metric="jvm")["nodes"].values()]
+    return (f"On disk: Whoosh {whoosh / 2**20:,.1f} MB ({whoosh / passages:,.0f} bytes a "
+            f"passage), OpenSearch primaries {other / 2**20:,.1f} MB ({other / passages:,.0f} "
+            f"bytes a passage); node heap in use {max(heap) / 2**20:,.0f} MB.\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit-docs", type=int, help="MedQuAD documents (default: all)")
@@ -157,6 +170,7 @@ def _compare(args, sources, questions, url) -> int:
         print("| backend | build s (wall) | passages/s | client CPU s |\n| --- | ---: | ---: | ---: |")
         print(f"| Whoosh | {whoosh_s:,.1f} | {n / whoosh_s:,.0f} | {whoosh_cpu:,.1f} |")
         print(f"| OpenSearch | {os_s:,.1f} | {n / os_s:,.0f} | {os_cpu:,.1f} |\n")
+        print(_sizes(folder, other, n))
         print("| backend, clients | queries | p50 ms | p95 ms | queries/s | client CPU ms/query |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
         for name, index in (("Whoosh", whoosh), ("OpenSearch", other)):

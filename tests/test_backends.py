@@ -138,3 +138,17 @@ def test_first_stage_scores_are_whooshs_bm25f(seed_index, seed_opensearch, q):
     assert other.keys() == whoosh.keys()
     for pid, score in whoosh.items():
         assert other[pid] == pytest.approx(score, rel=0.05), (q, pid)
+
+
+@pytest.mark.slow
+def test_the_shard_count_changes_no_score(opensearch_url, seed_opensearch):
+    """Term statistics are global (``dfs_query_then_fetch``): three shards rank and score as one.
+
+    (Not for wildcard and prefix patterns: each shard expands them to its own terms.)
+    """
+    url = opensearch_url.replace("http://", "opensearch://") + "/three-shards"
+    with build_opensearch([SEED], url, shards=3, replicas=0) as sharded:
+        assert sharded.meta["passages"] == 28
+        for q in [q for q in QUESTIONS if "*" not in q]:
+            one = [(h.passage.id, round(h.score, 4)) for h in seed_opensearch.search(q, limit=10)]
+            assert [(h.passage.id, round(h.score, 4)) for h in sharded.search(q, limit=10)] == one, q
