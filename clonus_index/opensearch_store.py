@@ -23,13 +23,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from collections import Counter
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 from urllib.parse import urlsplit
 
 from . import __version__
-from .errors import ClonusIndexError, IndexDamagedError, IndexUnavailableError, IndexWriteError
+from .errors import (ClonusIndexError, IndexBusyError, IndexDamagedError,
+                     IndexUnavailableError, IndexWriteError)
 from .index import code_digest, make_schema, section_keys
-from .models import Passage
+from .models import Article, Passage
 from .pipeline import Corpus
 from .query import mine_abbreviations
 from .ranking import passage_signals
@@ -247,13 +248,18 @@ def _fields(p: Passage) -> dict[str, str]:
             "title": p.article.title}
 
 
-def _documents(corpus: Corpus, physical: str) -> Iterator[dict[str, Any]]:
-    """The bulk actions of a build: a meta record, the articles, then the passages."""
-    order = {a.id: i for i, a in enumerate(corpus.articles)}
-    yield {"_index": physical, "_id": "meta", "kind": "meta", "record": {
-        "sections": list(dict.fromkeys(p.section for p in corpus.passages)),
-        "article_passages": dict(Counter(p.article.id for p in corpus.passages)),
-        "abbreviations": mine_abbreviations(a.text for a in corpus.articles)}}
+def meta_record(passages: list[Passage], articles: list[Article]) -> dict[str, Any]:
+    """What opening an index reads instead of re-analysing: sections in reading order,
+    passages per article, the abbreviations the articles define."""
+    return {"sections": list(dict.fromkeys(p.section for p in passages)),
+            "article_passages": dict(Counter(p.article.id for p in passages)),
+            "abbreviations": mine_abbreviations(a.text for a in articles)}
+
+
+def documents(corpus: Corpus, physical: str, first_order: int = 0) -> Iterator[dict[str, Any]]:
+    """The bulk actions of ``corpus``'s articles, then its passages, each article's order
+    counted from ``first_order``."""
+    order = {a.id: first_order + i for i, a in enumerate(corpus.articles)}
     for article in corpus.articles:
         yield {"_index": physical, "_id": f"article:{article.id}", "kind": "article",
                "id": article.id, "article_order": order[article.id],
@@ -272,6 +278,21 @@ def _documents(corpus: Corpus, physical: str) -> Iterator[dict[str, Any]]:
         words = " ".join(x for x in (p.text, p.subsection or "", p.section) if x)
         doc["vocab"] = sorted({t.text for t in surface(words, mode="index")})
         yield doc
+
+
+def _meta_action(physical: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {"_index": physical, "_id": "meta", "kind": "meta", "record": record}
+
+
+def bulk(client, target: OpenSearchTarget, actions: Iterable[dict[str, Any]]) -> None:
+    """Send ``actions``; a record OpenSearch refuses fails the whole write."""
+    from opensearchpy import helpers
+    for ok, item in helpers.streaming_bulk(client, actions, chunk_size=BULK_CHUNK,
+                                           raise_on_error=False, max_retries=3):
+        if not ok:
+            raise IndexWriteError(f"{target.url}: OpenSearch refused a record "
+                                  f"({json.dumps(item)[:300]}); the previous index is "
+                                  "unchanged", "bulk")
 
 
 def field_counts(corpus: Corpus) -> dict[str, int]:
@@ -300,6 +321,10 @@ def alias_targets(client, name: str) -> list[str]:
     return targets
 
 
+def new_physical(name: str) -> str:
+    return f"{physical_prefix(name)}{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
 def write_index(corpus: Corpus, url: str, sources_digest: str = "", shards: int = 1,
                 replicas: Optional[int] = None,
                 storage_hook: Optional[Callable[[Any, str], None]] = None) -> str:
@@ -310,46 +335,64 @@ def write_index(corpus: Corpus, url: str, sources_digest: str = "", shards: int 
     ``storage_hook(client, physical)`` runs just before the swap (tests use it
     to inject faults).
     """
-    from opensearchpy import helpers
-    from opensearchpy import exceptions as ox
-
     target = parse_url(url)
     client = client_for(target)
+    field_docs = field_counts(corpus)
+
+    def fill(physical: str) -> None:
+        bulk(client, target, [_meta_action(physical, meta_record(corpus.passages,
+                                                                 corpus.articles))])
+        bulk(client, target, documents(corpus, physical))
+
+    meta = {"sources_hash": sources_digest, "articles": len(corpus.articles),
+            "passages": len(corpus.passages), "field_docs": field_docs}
+    body = index_body(shards, replicas, field_docs, len(corpus.passages))
+    return publish(client, target, body, fill, meta, storage_hook=storage_hook)
+
+
+def publish(client, target: OpenSearchTarget, body: dict[str, Any],
+            fill: Callable[[str], None], meta: dict[str, Any], base: Optional[str] = None,
+            storage_hook: Optional[Callable[[Any, str], None]] = None) -> str:
+    """Create a physical index, ``fill`` it, check it, record ``meta``, swap NAME onto it.
+
+    A build (``base`` None) takes NAME from whatever it names; an update
+    (``base``: the physical index it started from) swaps only if NAME still
+    names ``base``, in the same atomic call, so two updates never lose one
+    another's articles: the later one fails, saying so, and changes nothing.
+    """
+    from opensearchpy import exceptions as ox
+
     name = target.name
-    physical = f"{physical_prefix(name)}{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    physical = new_physical(name)
     with reaching(target):
         previous = alias_targets(client, name)
-        field_docs = field_counts(corpus)
-        client.indices.create(index=physical, body=index_body(shards, replicas, field_docs,
-                                                              len(corpus.passages)))
+        client.indices.create(index=physical, body=body)
         try:
-            for ok, item in helpers.streaming_bulk(client, _documents(corpus, physical),
-                                                   chunk_size=BULK_CHUNK, raise_on_error=False,
-                                                   max_retries=3):
-                if not ok:
-                    raise IndexWriteError(f"{target.url}: OpenSearch refused a record "
-                                          f"({json.dumps(item)[:300]}); the previous index is "
-                                          "unchanged", "bulk")
+            fill(physical)
             client.indices.put_settings(index=physical, body={"index": {"refresh_interval": None}})
             client.indices.refresh(index=physical)
             counted = client.count(index=physical, body={"query": {"term": {"kind": "passage"}}})
-            if counted["count"] != len(corpus.passages):
+            if counted["count"] != meta["passages"]:
                 raise IndexWriteError(f"{target.url}: {counted['count']} of "
-                                      f"{len(corpus.passages)} passages were stored; the "
+                                      f"{meta['passages']} passages were stored; the "
                                       "previous index is unchanged", "count")
             client.indices.put_mapping(index=physical, body={"_meta": {
-                "schema_version": SCHEMA_VERSION, "library_version": __version__,
-                "code_hash": code_digest(), "sources_hash": sources_digest,
-                "articles": len(corpus.articles), "passages": len(corpus.passages),
-                "field_docs": field_docs,
+                **meta, "schema_version": SCHEMA_VERSION, "library_version": __version__,
+                "code_hash": code_digest(),
                 "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
             if storage_hook:
                 storage_hook(client, physical)
             actions = [{"add": {"index": physical, "alias": name}}]
-            if previous:  # every old target, whoever swapped it in meanwhile
+            if base is not None:
+                actions.insert(0, {"remove": {"index": base, "alias": name, "must_exist": True}})
+            elif previous:  # every old target, whoever swapped it in meanwhile
                 actions.insert(0, {"remove": {"index": f"{physical_prefix(name)}*",
                                               "alias": name, "must_exist": False}})
-            client.indices.update_aliases(body={"actions": actions})
+            try:
+                client.indices.update_aliases(body={"actions": actions})
+            except ox.NotFoundError:  # ``base`` no longer behind NAME
+                raise IndexBusyError(f"{target.url}: another build or update replaced the index "
+                                     "meanwhile; nothing was changed, run this again") from None
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 client.indices.delete(index=physical, ignore_unavailable=True)
