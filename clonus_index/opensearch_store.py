@@ -249,9 +249,14 @@ def _fields(p: Passage) -> dict[str, str]:
 
 
 def meta_record(passages: list[Passage], articles: list[Article]) -> dict[str, Any]:
-    """What opening an index reads instead of re-analysing: sections in reading order,
-    passages per article, the abbreviations the articles define."""
+    """What opening an index reads instead of re-analysing: sections in reading order
+    (and each article's, for updates), passages per article, the abbreviations the
+    articles define."""
+    by_article: dict[str, list[str]] = {}
+    for p in passages:
+        by_article.setdefault(p.article.id, []).append(p.section)
     return {"sections": list(dict.fromkeys(p.section for p in passages)),
+            "article_sections": {aid: list(dict.fromkeys(s)) for aid, s in by_article.items()},
             "article_passages": dict(Counter(p.article.id for p in passages)),
             "abbreviations": mine_abbreviations(a.text for a in articles)}
 
@@ -274,7 +279,9 @@ def documents(corpus: Corpus, physical: str, first_order: int = 0) -> Iterator[d
                "position": p.position, "section_key": section_keys(p).split(","),
                "record": p.to_dict(), "signals": signal.to_dict()}
         for name, value in _fields(p).items():  # the terms Whoosh indexes, in order
-            doc[name] = " ".join(t.text for t in stem(value, mode="index"))
+            terms = " ".join(t.text for t in stem(value, mode="index"))
+            if terms:  # a field without terms is left out, as "exists" then says
+                doc[name] = terms
         words = " ".join(x for x in (p.text, p.subsection or "", p.section) if x)
         doc["vocab"] = sorted({t.text for t in surface(words, mode="index")})
         yield doc
