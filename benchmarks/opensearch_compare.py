@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -141,6 +142,7 @@ def main() -> int:
     finally:
         if node is not None:
             node.stop()
+            shutil.rmtree(node.home, ignore_errors=True)
 
 
 def _compare(args, sources, questions, url) -> int:

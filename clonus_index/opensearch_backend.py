@@ -24,9 +24,9 @@ from .errors import IndexDamagedError, IndexNotFoundError, IndexVersionError
 from .index import make_schema, passage_from_record, read_sources
 from .models import Article, Passage
 from .opensearch_query import MATCH_NONE, Statistics, compile_plan, parse_syntax, query_terms
-from .opensearch_store import (SCHEMA_VERSION, TEXT_FIELDS, OpenSearchTarget, alias_targets,
-                               client_for, index_body, is_opensearch_url, parse_url, reaching,
-                               write_index)
+from .opensearch_connection import (OpenSearchTarget, client_for, is_opensearch_url, parse_url,
+                                    reaching)
+from .opensearch_store import SCHEMA_VERSION, TEXT_FIELDS, alias_targets, index_body, write_index
 from .planning import Plan, _edits
 from .query import concepts, synonym_table
 from .ranking import Candidate, Signals

@@ -19,9 +19,9 @@ from typing import Any, Iterable
 from .errors import IndexNotFoundError, IndexStateError
 from .index import read_sources
 from .models import Article
-from .opensearch_store import (TEXT_FIELDS, alias_targets, bulk, client_for, documents,
-                               field_counts, index_body, meta_record, parse_url, publish,
-                               reaching, _meta_action)
+from .opensearch_connection import client_for, parse_url, reaching
+from .opensearch_store import (TEXT_FIELDS, _meta_action, alias_targets, bulk, documents,
+                               field_counts, index_body, meta_record, publish)
 from .pipeline import Corpus, _renamed, article_id_for
 
 __all__ = ["add_sources", "remove_articles"]

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Optional
 from .backend import Backend
 from .errors import IndexStateError, QueryError
 from .index import StoredIndex, bundled_index, read_index, read_sources, write_index
-from . import opensearch_store
+from . import opensearch_connection
 from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
 from .query import MAX_RESULTS, synonym_table, validate
@@ -280,7 +280,7 @@ def open_index(path: Optional[str | Path] = None) -> Index:
     """
     if path is None:
         return Index(bundled_index())
-    if opensearch_store.is_opensearch_url(path):
+    if opensearch_connection.is_opensearch_url(path):
         from .opensearch_backend import OpenSearchBackend
         return Index(OpenSearchBackend.open(path))
     return Index(read_index(path))
@@ -296,7 +296,7 @@ def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
     may be an ``opensearch://HOST:PORT/NAME`` URL: the build then writes a
     new OpenSearch index and swaps the alias NAME to it in one call.
     """
-    if opensearch_store.is_opensearch_url(path):
+    if opensearch_connection.is_opensearch_url(path):
         from .opensearch_backend import build_index as build_opensearch
         return build_opensearch(sources, path, progress=progress, with_bundled=with_bundled)
     corpus, digest = read_sources(sources, progress=progress, with_bundled=with_bundled)
