@@ -138,14 +138,22 @@ def main() -> int:
         url = node.url
         print(f"one node: JVM start to green in {start_s:,.1f} s", file=sys.stderr)
     try:
-        return _compare(args, sources, questions, url)
+        return _compare(args, sources, questions, url, node.process.pid if node else None)
     finally:
         if node is not None:
             node.stop()
             shutil.rmtree(node.home, ignore_errors=True)
 
 
-def _compare(args, sources, questions, url) -> int:
+def _node_cpu(pid) -> float:
+    """CPU seconds the node's JVM has used (user + system); 0 for a cluster not started here."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _compare(args, sources, questions, url, node_pid=None) -> int:
     import clonus_index
     from clonus_index import opensearch_backend, opensearch_store
     from clonus_index.index import read_sources, write_index
@@ -156,6 +164,7 @@ def _compare(args, sources, questions, url) -> int:
     with tempfile.TemporaryDirectory(prefix="clonus-bench-whoosh-") as work:
         folder = Path(work) / "index"
         _, whoosh_s, whoosh_cpu = _timed(lambda: write_index(corpus, folder, digest))
+        node_before = _node_cpu(node_pid)
         _, os_s, os_cpu = _timed(lambda: opensearch_store.write_index(
             corpus, target, digest, shards=args.shards))
         whoosh = clonus_index.open_index(folder)
@@ -169,15 +178,22 @@ def _compare(args, sources, questions, url) -> int:
               f"not in the build columns) {ingest_s:,.1f} s; OpenSearch: one node, "
               f"{args.shards} shard(s); load average {load[0]:.1f} at the start "
               f"(2 cores shared).\n")
-        print("| backend | build s (wall) | passages/s | client CPU s |\n| --- | ---: | ---: | ---: |")
-        print(f"| Whoosh | {whoosh_s:,.1f} | {n / whoosh_s:,.0f} | {whoosh_cpu:,.1f} |")
-        print(f"| OpenSearch | {os_s:,.1f} | {n / os_s:,.0f} | {os_cpu:,.1f} |\n")
+        node_build = _node_cpu(node_pid) - node_before
+        print("| backend | build s (wall) | passages/s | client CPU s | node CPU s |\n"
+              "| --- | ---: | ---: | ---: | ---: |")
+        print(f"| Whoosh | {whoosh_s:,.1f} | {n / whoosh_s:,.0f} | {whoosh_cpu:,.1f} | |")
+        print(f"| OpenSearch | {os_s:,.1f} | {n / os_s:,.0f} | {os_cpu:,.1f} | "
+              f"{node_build:,.1f} |\n")
         print(_sizes(folder, other, n))
-        print("| backend, clients | queries | p50 ms | p95 ms | queries/s | client CPU ms/query |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        print("| backend, clients | queries | p50 ms | p95 ms | queries/s | client CPU ms/query "
+              "| node CPU ms/query |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name, index in (("Whoosh", whoosh), ("OpenSearch", other)):
             for clients in (1, args.clients):
-                print(_row(f"{name}, {clients}", *_latencies(index, questions, clients)))
+                before = _node_cpu(node_pid)
+                times, wall, cpu = _latencies(index, questions, clients)
+                used = (_node_cpu(node_pid) - before) * 1000 / len(times)
+                print(_row(f"{name}, {clients}", times, wall, cpu)
+                      + (f" {used:,.1f} |" if name == "OpenSearch" and node_pid else " |"))
         same = sum([h.passage.id for h in whoosh.search(q, limit=1)]
                    == [h.passage.id for h in other.search(q, limit=1)] for q in questions)
         print(f"\nSame first passage on both backends: {same} of {len(questions)} questions; "

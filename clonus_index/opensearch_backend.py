@@ -28,7 +28,7 @@ from .opensearch_connection import (OpenSearchTarget, client_for, is_opensearch_
                                     reaching)
 from .opensearch_store import SCHEMA_VERSION, TEXT_FIELDS, alias_targets, index_body, write_index
 from .planning import Plan, _edits
-from .query import concepts, synonym_table
+from .query import concepts, synonym_table, uses_syntax
 from .ranking import Candidate, Signals
 from .whoosh_backend import highlight_stems
 
@@ -197,6 +197,8 @@ class OpenSearchBackend:
 
     def lexicon(self, query: str) -> "OpenSearchBackend":
         """Itself, with the statistics of every word and form ``query`` may plan fetched at once."""
+        if uses_syntax(query):
+            return self  # query language is parsed, not planned; a fallback asks as it goes
         pairs = set()
         for c in concepts(query, self.meta.get("abbreviations", {}), _synonyms()):
             for word in (c.word, *c.alternatives):
