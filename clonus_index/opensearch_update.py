@@ -143,9 +143,11 @@ def _write(client, target, base: str, old: dict[str, Article], gone: set[str],
         keep = {"bool": {"filter": [{"terms": {"kind": ["article", "passage"]}}],
                          "must_not": [{"terms": {"article_id": sorted(gone)}},
                                       {"terms": {"id": sorted(gone)}}]}}
-        kept = client.search(index=base, body={"size": 0, "query": {"bool": {
-            "filter": [{"term": {"kind": "passage"}}, keep]}}, "aggs": {
+        passages_kept = {"bool": {"filter": [{"term": {"kind": "passage"}}, keep]}}
+        kept = client.search(index=base, body={"size": 0, "query": passages_kept, "aggs": {
             field: {"filter": {"exists": {"field": field}}} for field in TEXT_FIELDS}})
+        # A search counts hits only to 10,000; the count API counts them all.
+        kept_count = client.count(index=base, body={"query": passages_kept})["count"]
     meta = dict(mapping.get("_meta", {}))
     with reaching(target):
         before = client.get(index=base, id="meta")["_source"]["record"]
@@ -154,7 +156,7 @@ def _write(client, target, base: str, old: dict[str, Article], gone: set[str],
     new = Corpus([a for a, _ in fresh], [p for _, ps in fresh for p in ps])
     added_fields = field_counts(new)
     field_docs = {f: kept["aggregations"][f]["doc_count"] + added_fields[f] for f in TEXT_FIELDS}
-    passages = kept["hits"]["total"]["value"] + len(new.passages)
+    passages = kept_count + len(new.passages)
     articles = [a for aid, a in old.items() if aid not in gone] + new.articles
     replicas = settings.get("auto_expand_replicas")
     body = index_body(int(settings["number_of_shards"]),
