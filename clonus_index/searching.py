@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .errors import IndexStateError, QueryError
-from .index import StoredIndex, bundled_index, read_index, read_sources, write_index
-from . import opensearch_backend
+from .fusion import fused_page, lexical_confidence, semantic_rank
+from .index import (StoredIndex, bundled_index, has_vectors, read_index, read_sources,
+                    write_index)
+from . import opensearch_backend, semantic as semantic_stage
 from .index_folder import current_generation
 from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
@@ -50,7 +52,7 @@ class Results(list):
 
     def __init__(self, hits: Iterable[Hit], query: str, corrected_query: Optional[str],
                  parsed: str, section: Optional[str], article: Optional[str] = None,
-                 offset: int = 0):
+                 offset: int = 0, semantic: bool = False):
         super().__init__(hits)
         self.query = query
         self.corrected_query = corrected_query
@@ -58,6 +60,8 @@ class Results(list):
         self.section = section
         self.article = article
         self.offset = offset
+        #: Whether the semantic stage ranked these hits with the lexical ranker.
+        self.semantic = semantic
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"query": self.query, "corrected_query": self.corrected_query}
@@ -67,6 +71,8 @@ class Results(list):
             data["article"] = self.article
         if self.offset:
             data["offset"] = self.offset
+        if self.semantic:
+            data["semantic"] = True
         data["hits"] = [h.to_dict() for h in self]
         return data
 
@@ -84,6 +90,7 @@ class Index:
         self._refresh_lock = threading.Lock()
         self._retired: list[WhooshBackend] = []
         self._backend = WhooshBackend(stored)
+        self._vectors: tuple[str, Optional[semantic_stage.VectorStore]] = ("", None)
 
     @property
     def _stored(self) -> StoredIndex:
@@ -176,10 +183,18 @@ class Index:
             "sources_hash": meta.get("sources_hash"), "passages": len(self),
             "references": sum(len(a.references) for a in self.articles()),
             "sections": self.sections(),
+            "semantic": self._semantic_info(),
             "articles": [{"id": a.id, "title": a.title, "source": a.source,
                           "passages": counts.get(a.id, 0), "references": len(a.references)}
                          for a in self.articles()],
         }
+
+    def _semantic_info(self) -> Optional[dict[str, Any]]:
+        """The stored passage vectors (model, count) and whether searches use them; None without."""
+        summary = semantic_stage.vectors_summary(self._stored.generation)
+        if summary is not None:
+            summary["available"] = semantic_stage.is_available()
+        return summary
 
     def abbreviations(self) -> dict[str, str]:
         """Abbreviations found in the articles ("ms" -> "multiple sclerosis")."""
@@ -188,21 +203,28 @@ class Index:
     # -- search ----------------------------------------------------------------
 
     def search(self, query: str, limit: int = DEFAULT_LIMIT, section: Optional[str] = None,
-               explain: bool = False, offset: int = 0, article: Optional[str] = None) -> Results:
+               explain: bool = False, offset: int = 0, article: Optional[str] = None,
+               semantic: Optional[bool] = None) -> Results:
         """Ranked hits for ``query``, best first (a ``Results`` list of ``Hit``).
 
         ``limit`` hits are returned after skipping the first ``offset`` (for
         paging; ``offset + limit`` is at most ``MAX_RESULTS``). ``section``
         keeps only passages of that section (its name or its kind, any case),
-        ``article`` only passages of the article with that id. Raises
-        ``QueryError`` (a ``ValueError``) for an empty query, a limit below 1,
-        a negative offset, or an unknown section or article, and
-        ``IndexStateError`` once the index is closed.
+        ``article`` only passages of the article with that id. ``semantic``
+        fuses the lexical ranking with the passage vectors' similarity to the
+        query (``fusion``); None uses it when the index has vectors (built
+        with ``semantic=True``) and the ``semantic`` extra is installed.
+        Raises ``QueryError`` (a ``ValueError``) for an empty query, a limit
+        below 1, a negative offset, an unknown section or article, or
+        ``semantic=True`` on an index without vectors;
+        ``SemanticUnavailableError`` for ``semantic=True`` without the extra;
+        and ``IndexStateError`` once the index is closed.
         """
         deadline = time.monotonic() + SEARCH_SECONDS
         query = validate(query, limit, offset)
         self._check_open()
         backend = self._backend  # one generation for the whole search, even if refreshed
+        store = self._vector_store(backend, semantic)
         allow = self._allowed(backend, section, article)
         abbreviations, synonyms = self._stored.meta["abbreviations"], _synonyms()
         plan = make_plan(query, backend, abbreviations, synonyms, section, article)
@@ -217,10 +239,49 @@ class Index:
             plan = fuzzy_words(plan)
             q = backend.compile(plan)
             found = backend.candidates(q, plan, allow, wanted, deadline)
-        ranked = _rank(found, plan)[offset:offset + limit]
-        hits = [self._hit(backend, rank, score, c, plan, str(q), explain)
-                for rank, (score, c) in enumerate(ranked, offset + 1)]
-        return Results(hits, query, plan.corrected, str(q), section, article, offset)
+        ranked = _rank(found, plan)
+
+        def hit(rank: int, explain: bool = explain) -> Hit:  # the lexical ranking's hit at rank
+            score, candidate = ranked[rank - 1]
+            return self._hit(backend, rank, score, candidate, plan, str(q), explain)
+
+        if store is None:
+            hits = [hit(rank) for rank in range(offset + 1, min(len(ranked), offset + limit) + 1)]
+        else:
+            fused = semantic_rank(
+                query, [(backend.passage_id(c.key), score) for score, c in ranked], store,
+                semantic_stage.shared_encoder(),
+                lexical_confidence(hit(1, True)) if ranked else 0.0,
+                keep=None if allow is None else lambda pid: backend.find(pid) in allow)
+            hits = fused_page(fused, hit, lambda pid: backend.passage(backend.find(pid)),
+                              offset, offset + limit, explain)
+        return Results(hits, query, plan.corrected, str(q), section, article, offset,
+                       semantic=store is not None)
+
+    def _vector_store(self, backend: WhooshBackend,
+                      semantic: Optional[bool]) -> Optional[semantic_stage.VectorStore]:
+        """The passage vectors of the backend's generation when the semantic stage runs, else None."""
+        if semantic is not None and not isinstance(semantic, bool):
+            raise QueryError(f"semantic must be True, False or None, not {semantic!r}")
+        if semantic is False:
+            return None
+        generation = backend.stored.generation
+        name, store = self._vectors
+        if name != generation.name:
+            if not semantic_stage.VectorStore.exists(generation):
+                store = None
+            elif semantic or semantic_stage.is_available():
+                store = semantic_stage.VectorStore.open(generation)
+            else:  # vectors, but no extra to use them: lexical, unless asked for
+                return None
+            self._vectors = (generation.name, store)
+        if store is None and semantic:
+            raise QueryError(f"{self.path}: this index has no passage vectors for the semantic "
+                             f"stage; build it with: clonus-index build SOURCES... --index "
+                             f"{self.path} --semantic")
+        if store is not None and semantic:
+            semantic_stage.check_available()
+        return store
 
     def _allowed(self, backend: WhooshBackend, section: Optional[str],
                  article: Optional[str]) -> Optional[set[int]]:
@@ -276,21 +337,43 @@ def open_index(path: Optional[str | Path] = None) -> Index:
 
 
 def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
-                progress=None, with_bundled: bool = False) -> Index:
+                progress=None, with_bundled: bool = False,
+                semantic: Optional[bool] = None) -> Index:
     """Ingest ``sources`` (files and folders of .txt/.html) and build an index at ``path``.
 
     The build is atomic: readers of ``path`` see the old index until the new
     one is complete. With ``with_bundled``, the bundled clonus article is
-    indexed too, after ``sources``. Returns the opened new index. ``path``
-    may be an ``opensearch://HOST:PORT/NAME`` URL: the build then writes a
-    new OpenSearch index and swaps the alias NAME to it in one call.
+    indexed too, after ``sources``. ``semantic=True`` also stores each
+    passage's vector for the semantic stage (the ``semantic`` extra; vectors
+    of passages unchanged since the previous build are reused), ``False``
+    builds without; None keeps what the index had. Returns the opened new
+    index. ``path`` may be an ``opensearch://HOST:PORT/NAME`` URL: the build
+    then writes a new OpenSearch index and swaps the alias NAME to it in one
+    call (without vectors).
     """
     if opensearch_backend.is_opensearch_url(path):
+        if semantic:
+            raise QueryError(f"{path}: the semantic stage works on index folders only; "
+                             "build into a folder with --index PATH, or leave out --semantic")
         return opensearch_backend.build_index(sources, path, progress=progress,
                                               with_bundled=with_bundled)
+    if semantic or (semantic is None and has_vectors(path)):
+        _semantic_ready(path, inherited=semantic is None)  # before the articles are read
     corpus, digest = read_sources(sources, progress=progress, with_bundled=with_bundled)
-    write_index(corpus, path, sources_digest=digest)
+    write_index(corpus, path, sources_digest=digest, semantic=semantic)
     return open_index(path)
+
+
+def _semantic_ready(path: str | Path, inherited: bool) -> None:
+    """Fail early, with the fix, when a build must write vectors and the extra is missing."""
+    try:
+        semantic_stage.check_available()
+    except semantic_stage.SemanticUnavailableError as exc:
+        if not inherited:
+            raise
+        raise semantic_stage.SemanticUnavailableError(
+            f"{path}: this index has passage vectors for the semantic stage, and {exc}; "
+            "or rebuild it without them with --no-semantic") from None
 
 
 _default: Optional[Index] = None
@@ -298,7 +381,8 @@ _default_lock = threading.Lock()
 
 
 def search(query: str, limit: int = DEFAULT_LIMIT, section: Optional[str] = None,
-           explain: bool = False, offset: int = 0, article: Optional[str] = None) -> Results:
+           explain: bool = False, offset: int = 0, article: Optional[str] = None,
+           semantic: Optional[bool] = None) -> Results:
     """Search the bundled default index: ``clonus_index.search("what causes clonus")``.
 
     Takes the arguments of :meth:`Index.search`. Each call first picks up a
@@ -315,7 +399,7 @@ def search(query: str, limit: int = DEFAULT_LIMIT, section: Optional[str] = None
                 _default = open_index()
         index = _default
     return index.search(query, limit=limit, section=section, explain=explain, offset=offset,
-                        article=article)
+                        article=article, semantic=semantic)
 
 
 def _rank(found: list, plan) -> list:

@@ -287,6 +287,6 @@ def test_fuse_hits_keeps_a_section_filter(seed_index, seed_store, encoder):
     query = "shots that freeze the muscle"
     lexical = seed_index.search(query, limit=50, section="Treatment", explain=True)
     hits = fuse_hits(query, lexical, seed_store, encoder, seed_index.get, limit=50,
-                     keep=lambda p: p.section == "Treatment")
+                     keep=lambda pid: seed_index.get(pid).section == "Treatment")
     assert hits and {h.passage.section for h in hits} == {"Treatment"}
     assert len(hits) > len(lexical)  # Treatment passages the words missed, and only those
