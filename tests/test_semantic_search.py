@@ -267,3 +267,58 @@ def check_floors(index, questions, lexical_floor, fused_floor):
     if fused_floor >= lexical_floor:
         assert fused["success@1"] >= lexical["success@1"], measured
         assert fused["mrr@10"] >= lexical["mrr@10"] - 1e-9, measured
+
+
+# -- the other interfaces pass the option through ----------------------------------------
+
+@pytest.mark.slow
+def test_the_http_service_takes_semantic(knee, tmp_path):
+    import httpx
+
+    from conftest import Server
+
+    plain = tmp_path / "plain"
+    build_index([KNEE], plain)
+    with_vectors, without = Server("--index", str(knee)), Server("--index", str(plain))
+    try:
+        fused = httpx.get(with_vectors.url + "/search", params={"q": ASLEEP}, timeout=60).json()
+        assert fused["semantic"] is True and fused["hits"][0]["passage"]["text"].startswith(ANSWER)
+        off = httpx.get(with_vectors.url + "/search", params={"q": ASLEEP, "semantic": "false"},
+                        timeout=60).json()
+        assert "semantic" not in off
+        info = httpx.get(with_vectors.url + "/info", timeout=60).json()
+        assert info["semantic"]["passages"] == info["passages"]
+        refused = httpx.get(without.url + "/search", params={"q": ASLEEP, "semantic": "true"},
+                            timeout=60)
+        assert refused.status_code == 400
+        assert refused.json()["detail"].endswith(f"--index {plain} --semantic")
+    finally:
+        with_vectors.stop()
+        without.stop()
+
+
+def test_the_retrievers_take_semantic(knee):
+    from clonus_index.integrations import langchain, llamaindex
+
+    index = open_index(knee)
+    fused = langchain.ClonusRetriever(index=index, k=2).invoke(ASLEEP)
+    assert fused[0].page_content.startswith(ANSWER)
+    lexical = langchain.ClonusRetriever(index=index, k=2, semantic=False).invoke(ASLEEP)
+    assert all(ANSWER not in d.page_content for d in lexical)
+    nodes = llamaindex.ClonusRetriever(index, similarity_top_k=2, semantic=True).retrieve(ASLEEP)
+    assert nodes[0].node.text.startswith(ANSWER)
+    assert not llamaindex.ClonusRetriever(index, semantic=False).retrieve(ASLEEP)
+
+
+def test_the_mcp_search_tool_takes_semantic(knee):
+    import asyncio
+
+    from clonus_index.mcp_server import create_server
+
+    server = create_server(open_index(knee))
+
+    async def call(**arguments):
+        return await server.call_tool("search", {"query": ASLEEP, "limit": 1, **arguments})
+
+    fused, lexical = asyncio.run(call()), asyncio.run(call(semantic=False))
+    assert ANSWER in str(fused) and ANSWER not in str(lexical)
