@@ -4,20 +4,25 @@ After lexical search, in the semantic stage (``semantic`` holds the model and
 the passage vectors). Lexical first: a question whose words its answer shares
 keeps the lexical order; the model decides where the lexical ranker matched
 only part of the question (a paraphrase). Pure Python: it needs no extra.
+``GenerationVectors`` decides, per search, whether the stage runs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence
 
+from . import semantic as stage
+from .errors import QueryError
 from .models import Hit, Passage
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .semantic import Encoder, VectorStore
 
 __all__ = ["FUSION_WEIGHT", "DENSE_DEPTH", "DENSE_REACH", "LEXICAL_DEPTH", "Fused", "fuse",
-           "lexical_confidence", "semantic_rank", "fused_page", "fuse_hits"]
+           "lexical_confidence", "semantic_rank", "fused_page", "fuse_hits", "GenerationVectors",
+           "require_extra"]
 
 #: What a cosine-similarity advantage is worth, against lexical scores scaled so the
 #: best is 1, when the lexical ranker matched none of the question's concepts
@@ -169,3 +174,50 @@ def fuse_hits(query: str, hits: Sequence[Hit], store: VectorStore, encoder: Enco
     fused = semantic_rank(query, [(h.passage.id, h.score) for h in hits], store, encoder,
                           confidence, keep=keep)
     return fused_page(fused, lambda n: hits[n - 1], passage, 0, limit, explain)
+
+
+class GenerationVectors:
+    """The passage vectors of the generation an ``Index`` serves, opened once per generation."""
+
+    def __init__(self) -> None:
+        self._opened: tuple[str, Optional[VectorStore]] = ("", None)
+
+    def for_search(self, generation: Path, semantic: Optional[bool],
+                   index_path: Path) -> Optional[VectorStore]:
+        """The store when a search runs the semantic stage, else None.
+
+        ``semantic`` None: when the generation has vectors and the extra is
+        installed; True: always, or an error that says what is missing.
+        """
+        if semantic is not None and not isinstance(semantic, bool):
+            raise QueryError(f"semantic must be True, False or None, not {semantic!r}")
+        if semantic is False:
+            return None
+        name, store = self._opened
+        if name != generation.name:
+            if not stage.VectorStore.exists(generation):
+                store = None
+            elif semantic or stage.is_available():
+                store = stage.VectorStore.open(generation)  # needs numpy: the extra's error
+            else:  # vectors, but no extra to use them: lexical, unless asked for
+                return None
+            self._opened = (generation.name, store)
+        if store is None and semantic:
+            raise QueryError(f"{index_path}: this index has no passage vectors for the semantic "
+                             f"stage; build it with: clonus-index build SOURCES... --index "
+                             f"{index_path} --semantic")
+        if store is not None and semantic and not stage.is_available():
+            stage.check_available()  # raises, naming what is missing
+        return store
+
+
+def require_extra(path: str | Path, inherited: bool) -> None:
+    """Fail early, with the fix, when a build must write vectors and the extra is missing."""
+    try:
+        stage.check_available()
+    except stage.SemanticUnavailableError as exc:
+        if not inherited:
+            raise
+        raise stage.SemanticUnavailableError(
+            f"{path}: this index has passage vectors for the semantic stage, and {exc}; "
+            "or rebuild it without them with --no-semantic") from None

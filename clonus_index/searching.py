@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .errors import IndexStateError, QueryError
-from .fusion import fused_page, lexical_confidence, semantic_rank
+from .fusion import (GenerationVectors, fused_page, lexical_confidence, require_extra,
+                     semantic_rank)
 from .index import (StoredIndex, bundled_index, has_vectors, read_index, read_sources,
                     write_index)
 from . import opensearch_backend, semantic as semantic_stage
@@ -90,7 +91,7 @@ class Index:
         self._refresh_lock = threading.Lock()
         self._retired: list[WhooshBackend] = []
         self._backend = WhooshBackend(stored)
-        self._vectors: tuple[str, Optional[semantic_stage.VectorStore]] = ("", None)
+        self._vectors = GenerationVectors()
 
     @property
     def _stored(self) -> StoredIndex:
@@ -224,7 +225,7 @@ class Index:
         query = validate(query, limit, offset)
         self._check_open()
         backend = self._backend  # one generation for the whole search, even if refreshed
-        store = self._vector_store(backend, semantic)
+        store = self._vectors.for_search(backend.stored.generation, semantic, self.path)
         allow = self._allowed(backend, section, article)
         abbreviations, synonyms = self._stored.meta["abbreviations"], _synonyms()
         plan = make_plan(query, backend, abbreviations, synonyms, section, article)
@@ -257,31 +258,6 @@ class Index:
                               offset, offset + limit, explain)
         return Results(hits, query, plan.corrected, str(q), section, article, offset,
                        semantic=store is not None)
-
-    def _vector_store(self, backend: WhooshBackend,
-                      semantic: Optional[bool]) -> Optional[semantic_stage.VectorStore]:
-        """The passage vectors of the backend's generation when the semantic stage runs, else None."""
-        if semantic is not None and not isinstance(semantic, bool):
-            raise QueryError(f"semantic must be True, False or None, not {semantic!r}")
-        if semantic is False:
-            return None
-        generation = backend.stored.generation
-        name, store = self._vectors
-        if name != generation.name:
-            if not semantic_stage.VectorStore.exists(generation):
-                store = None
-            elif semantic or semantic_stage.is_available():
-                store = semantic_stage.VectorStore.open(generation)
-            else:  # vectors, but no extra to use them: lexical, unless asked for
-                return None
-            self._vectors = (generation.name, store)
-        if store is None and semantic:
-            raise QueryError(f"{self.path}: this index has no passage vectors for the semantic "
-                             f"stage; build it with: clonus-index build SOURCES... --index "
-                             f"{self.path} --semantic")
-        if store is not None and semantic:
-            semantic_stage.check_available()
-        return store
 
     def _allowed(self, backend: WhooshBackend, section: Optional[str],
                  article: Optional[str]) -> Optional[set[int]]:
@@ -358,22 +334,10 @@ def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
         return opensearch_backend.build_index(sources, path, progress=progress,
                                               with_bundled=with_bundled)
     if semantic or (semantic is None and has_vectors(path)):
-        _semantic_ready(path, inherited=semantic is None)  # before the articles are read
+        require_extra(path, inherited=semantic is None)  # before the articles are read
     corpus, digest = read_sources(sources, progress=progress, with_bundled=with_bundled)
     write_index(corpus, path, sources_digest=digest, semantic=semantic)
     return open_index(path)
-
-
-def _semantic_ready(path: str | Path, inherited: bool) -> None:
-    """Fail early, with the fix, when a build must write vectors and the extra is missing."""
-    try:
-        semantic_stage.check_available()
-    except semantic_stage.SemanticUnavailableError as exc:
-        if not inherited:
-            raise
-        raise semantic_stage.SemanticUnavailableError(
-            f"{path}: this index has passage vectors for the semantic stage, and {exc}; "
-            "or rebuild it without them with --no-semantic") from None
 
 
 _default: Optional[Index] = None
