@@ -400,7 +400,7 @@ def serve(index_path: Optional[Path], host: str, port: int, workers: int,
 def mcp(index_path: Optional[Path]) -> None:
     """Serve the index to an assistant over the Model Context Protocol on stdio (needs the mcp extra).
 
-    Tools: search (query, limit, section), get_passage (passage_id) and
+    Tools: search (query, limit, section, semantic), get_passage (passage_id) and
     list_articles. Register the command in an MCP-capable assistant; it
     speaks on stdin/stdout and logs on stderr.
 
