@@ -322,3 +322,40 @@ def test_the_mcp_search_tool_takes_semantic(knee):
 
     fused, lexical = asyncio.run(call()), asyncio.run(call(semantic=False))
     assert ANSWER in str(fused) and ANSWER not in str(lexical)
+
+
+KILLED_WHILE_SAVING_VECTORS = textwrap.dedent("""
+    import sys, time
+    import clonus_index.semantic as S
+    source, target = sys.argv[1:]
+    real_replace = S.os.replace
+    def replace(src, dst):
+        if str(dst).endswith("vectors.json"):  # the vectors are written, their ids not yet
+            print("READY", flush=True)
+            time.sleep(120)
+        return real_replace(src, dst)
+    S.os.replace = replace
+    from clonus_index import build_index
+    build_index([source], target, semantic=True)
+""")
+
+
+@pytest.mark.slow
+def test_a_build_killed_while_writing_vectors_keeps_the_previous_index(tmp_path):
+    path = tmp_path / "ix"
+    build_index([KNEE], path, semantic=True)
+    before = [h.passage.id for h in open_index(path).search(ASLEEP)]
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_WHILE_SAVING_VECTORS)
+    proc = subprocess.Popen([sys.executable, str(script), str(BLIND / "set2" / "kidney-stones.html"),
+                             str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+    index = open_index(path)
+    assert [h.passage.id for h in index.search(ASLEEP)] == before and index.search(ASLEEP).semantic
+    build_index([BLIND / "set2" / "kidney-stones.html"], path)  # keeps the vectors, clears the debris
+    assert open_index(path).info()["semantic"]["passages"] == len(open_index(path))
+    assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
