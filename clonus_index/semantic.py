@@ -51,13 +51,16 @@ class SemanticUnavailableError(ClonusIndexError, ImportError):
     """The semantic extra (model, onnxruntime, tokenizers, numpy) is not installed."""
 
 
+def _missing(module: str) -> str:
+    return (f"the semantic stage needs {module}, which is not installed; "
+            f"install the extra with: {_EXTRA}")
+
+
 def _require(module: str):
     try:
         return __import__(module)
     except ImportError:
-        raise SemanticUnavailableError(
-            f"the semantic stage needs {module}, which is not installed; "
-            f"install the extra with: {_EXTRA}") from None
+        raise SemanticUnavailableError(_missing(module)) from None
 
 
 def _spec(name: str):
@@ -87,10 +90,11 @@ def model_files() -> tuple[Path, Path]:
 
 def check_available() -> None:
     """Raise ``SemanticUnavailableError`` (with the command that fixes it) unless the
-    extra is installed: its packages import and the model's files are there. The
-    model itself is not loaded."""
+    extra is installed: its packages and the model's files are there. Nothing is
+    imported or loaded."""
     for module in ("numpy", "tokenizers", "onnxruntime"):
-        _require(module)
+        if _spec(module) is None:
+            raise SemanticUnavailableError(_missing(module))
     model_files()
 
 

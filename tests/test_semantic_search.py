@@ -162,6 +162,25 @@ def test_semantic_builds_are_refused_for_opensearch():
     assert "the semantic stage works on index folders only" in result.stderr
 
 
+def test_the_model_loads_on_the_first_search_that_uses_it_and_once(knee):
+    code = textwrap.dedent(f"""
+        import sys
+        import clonus_index
+        from clonus_index import semantic
+        index = clonus_index.open_index({str(knee)!r})
+        index.info(); index.search("knee", semantic=False)
+        print("onnxruntime" in sys.modules, "numpy" in sys.modules)
+        index.search("knee")
+        first = semantic.shared_encoder()
+        index.search("how long is recovery")
+        print("onnxruntime" in sys.modules, semantic.shared_encoder() is first)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False", "True", "True"]
+
+
 # -- an install without the extra --------------------------------------------------------
 
 #: Makes ``onnxruntime`` unimportable in a real process, as on an install without the extra.
