@@ -156,10 +156,19 @@ def test_a_rebuild_keeps_the_vectors_unless_told_not_to(tmp_path, knee):
                               "--semantic\n")
 
 
-def test_semantic_builds_are_refused_for_opensearch():
-    result = run("build", str(KNEE), "--semantic", "--index", "opensearch://127.0.0.1:9/x")
-    assert result.exit_code == 2
-    assert "the semantic stage works on index folders only" in result.stderr
+@pytest.mark.slow
+def test_opensearch_indexes_have_no_semantic_stage(opensearch_url):
+    url = opensearch_url.replace("http://", "opensearch://") + "/semantic"
+    refused = run("build", str(KNEE), "--semantic", "--index", url)
+    assert refused.exit_code == 2 and refused.stderr == (
+        f"Error: {url}: the semantic stage works on index folders only; build into a folder "
+        "with --index PATH, or leave out --semantic\n")
+    assert run("build", str(KNEE), "--index", url).exit_code == 0  # lexical, as ever
+    assert run("search", "knee", "--index", url).exit_code == 0
+    asked = run("search", "knee", "--semantic", "--index", url)
+    assert asked.exit_code == 2 and asked.stderr == (
+        f"Error: {url}: the semantic stage works on index folders only; search without "
+        "--semantic\n")
 
 
 def test_the_model_loads_on_the_first_search_that_uses_it_and_once(knee):
