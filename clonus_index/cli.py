@@ -120,8 +120,8 @@ def index_option(func: Callable) -> Callable:
 SOURCE_PATHS = click.Path(path_type=Path, readable=False)
 
 
-def semantic_option(help: str) -> Callable:
-    return click.option("--semantic/--no-semantic", default=None, help=help)
+def semantic_option(meaning: str) -> Callable:
+    return click.option("--semantic/--no-semantic", default=None, help=meaning)
 
 
 #: What ``--semantic/--no-semantic`` means for the commands that search.
