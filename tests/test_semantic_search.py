@@ -136,6 +136,18 @@ def test_pages_of_a_semantic_search_follow_each_other(knee):
     assert [h.rank for h in pages] == list(range(1, len(whole) + 1))
 
 
+def test_threads_share_the_model_and_each_gets_its_own_answer(knee):
+    from concurrent.futures import ThreadPoolExecutor
+
+    index = open_index(knee)
+    queries = [ASLEEP, "how long before I can drive again", "what are the risks",
+               "can I shower after the operation", "why would I need this", "keyhole surgery"] * 4
+    alone = {q: [h.passage.id for h in index.search(q)] for q in set(queries)}
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda q: [h.passage.id for h in index.search(q)], queries))
+    assert together == [alone[q] for q in queries]
+
+
 def test_a_rebuild_keeps_the_vectors_unless_told_not_to(tmp_path, knee):
     path = tmp_path / "ix"
     build_index([KNEE], path, semantic=True)
