@@ -11,6 +11,7 @@ same way whatever the engine.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Iterator, Optional, Protocol
 
 from .models import Article, Passage
@@ -30,6 +31,9 @@ class Backend(Lexicon, Protocol):
     meta: dict
     #: The articles by id, read one at a time.
     articles: Mapping[str, Article]
+    #: The build's own folder, where the semantic stage keeps passage vectors;
+    #: None for an engine that keeps none (the semantic stage is then off).
+    folder: Optional[Path]
 
     @property
     def generation(self) -> str:
@@ -56,6 +60,9 @@ class Backend(Lexicon, Protocol):
 
     def passages(self) -> Iterator[Passage]:
         """Every passage, articles in source order, passages in reading order."""
+
+    def passage_id(self, key: Any) -> str:
+        """The id of the passage behind a handle."""
 
     def find(self, passage_id: str) -> Any:
         """The handle of the passage with this id, or None."""

@@ -92,6 +92,7 @@ class OpenSearchBackend:
     def __init__(self, target: OpenSearchTarget, physical: Optional[str] = None):
         self.target = target
         self.location = target.url
+        self.folder = None  # no passage vectors: the semantic stage works on folders only
         self.client = client_for(target)
         self.physical = physical or self.newest()
         if self.physical is None:
@@ -189,6 +190,9 @@ class OpenSearchBackend:
             found = self.client.mget(index=self.physical, body={"ids": [f"passage:{passage_id}"]})
         doc = found["docs"][0]
         return doc["_source"]["record"] if doc.get("found") else None
+
+    def passage_id(self, key: dict[str, Any]) -> str:
+        return key["id"]
 
     def passage(self, key: dict[str, Any]) -> Passage:
         return passage_from_record(key, self.articles[key["article_id"]])

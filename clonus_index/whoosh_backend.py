@@ -102,6 +102,7 @@ class WhooshBackend:
         self.location = stored.path
         self.meta = stored.meta
         self.articles = stored.articles
+        self.folder = stored.generation
         self._schema = stored.ix.schema
         self._analyzer = self._schema["text"].analyzer
         self._local = threading.local()
@@ -177,6 +178,9 @@ class WhooshBackend:
 
     def passage(self, docnum: int) -> Passage:
         return passage_from_stored(self.searcher().stored_fields(docnum), self.stored.articles)
+
+    def passage_id(self, docnum: int) -> str:
+        return self.searcher().stored_fields(docnum)["id"]
 
     def find(self, passage_id: str) -> Optional[int]:
         return self.searcher().document_number(id=passage_id)
