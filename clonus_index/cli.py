@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import click
 
 from . import __version__
-from . import opensearch_backend
+from . import opensearch_connection
 from .errors import ClonusIndexError, QueryError, SkippedSourceWarning
 from .evaluate import DEPTH, evaluate, load_questions
 from .pipeline import ingest, write_jsonl
@@ -101,7 +101,7 @@ def _stop_writing() -> None:
 
 def _index_location(ctx, param, value: Optional[str]):
     """A folder as a ``Path``; an ``opensearch://host:port/NAME`` URL as it was typed."""
-    if value is None or opensearch_backend.is_opensearch_url(value):
+    if value is None or opensearch_connection.is_opensearch_url(value):
         return value
     return Path(value)
 
