@@ -17,7 +17,7 @@ from .query import asked_part
 from .resources import load
 
 __all__ = ["classify_heading", "named_sections", "cue_matches", "scores_of", "common_cues", "cue_scores", "section_names", "intent_kinds", "asks_definition",
-           "article_kind", "kind_of", "is_definition", "tables", "FIRST_SENTENCE"]
+           "article_kind", "kind_of", "is_definition", "subject_stems", "tables", "FIRST_SENTENCE"]
 
 #: How much more a cue counts in a paragraph's first sentence, which
 #: usually says what the paragraph is about.
@@ -216,6 +216,27 @@ def common_cues(matches: Sequence[Sequence[tuple[str, float]]]) -> frozenset[str
             df[cue] = df.get(cue, 0) + 1
     limit = COMMON_SHARE * len(matches)
     return frozenset(c for c, n in df.items() if n > limit)
+
+
+_WORD = re.compile(r"[a-z][a-z'\u2019-]+")
+
+
+def subject_stems(title: Optional[str]) -> frozenset[str]:
+    """The first five letters of each content word of a title ("Plantar warts" -> plant, warts).
+
+    Function words (``data/stopwords.json``) and words that name a section
+    ("symptoms", "causes") are left out: they say nothing of the subject.
+    """
+    if not title:
+        return frozenset()
+    stop = _stopwords()
+    return frozenset(w[:5] for w in _WORD.findall(title.lower())
+                     if len(w) > 3 and w not in stop and not named_sections(w))
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    return frozenset(load("stopwords")["stopwords"])
 
 
 def is_definition(text: str) -> bool:

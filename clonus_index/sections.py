@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .cues import (article_kind, asks_definition, classify_heading, common_cues, cue_matches,
+from .cues import (subject_stems, article_kind, asks_definition, classify_heading, common_cues, cue_matches,
                    cue_scores, intent_kinds, is_definition, kind_of, named_sections, scores_of,
                    section_names, tables)
 from .models import Block
@@ -74,12 +74,12 @@ def place_blocks(blocks: Sequence[Block], title: Optional[str] = None) -> list[O
     scores = [scores_of(m, common) for m in matches]
     kind = article_kind(blocks, title, scores)
     if any(b.kind == "heading" and b.level == 2 for b in blocks):
-        return _from_headings(blocks, kind, scores)
+        return _from_headings(blocks, kind, scores, subject_stems(title))
     return _inferred(blocks, kind, scores)
 
 
-def _from_headings(blocks: Sequence[Block], article: str,
-                   block_scores: Sequence[dict[str, float]]) -> list[Optional[Placement]]:
+def _from_headings(blocks: Sequence[Block], article: str, block_scores: Sequence[dict[str, float]],
+                   subject: frozenset[str] = frozenset()) -> list[Optional[Placement]]:
     """Sections from the headings; each heading's kind from its words, else from its text.
 
     A heading that names one of this kind of article's sections gives that
@@ -94,22 +94,29 @@ def _from_headings(blocks: Sequence[Block], article: str,
     t = tables()
     allowed = t.kinds[article]
     fold = t.fold[article]
-    # Runs of text blocks under one deciding heading: (heading, block indexes).
-    runs: list[tuple[Optional[str], list[int]]] = [(None, [])]
+    # Runs of text blocks under one deciding heading: (heading block, block indexes).
+    runs: list[tuple[Optional[int], list[int]]] = [(None, [])]
     for i, block in enumerate(blocks):
         if block.kind == "heading":
-            if block.level == 2 or block.text.rstrip().endswith("?"):
-                runs.append((block.text, []))
+            if block.level != 3 or block.text.rstrip().endswith("?"):
+                runs.append((i, []))
         else:
             runs[-1][1].append(i)
     kinds: dict[int, str] = {}
+    starts: set[int] = set()  # the headings that open a section
     previous = t.default
     for heading, members in runs:
+        texts = [block_scores[i] for i in members]
         if heading is None:
             kind = t.default  # the untitled opening
         else:
-            kind = _heading_kind(heading, [block_scores[i] for i in members], allowed, fold,
+            text = blocks[heading].text
+            kind = _heading_kind(text, texts, allowed, fold,
                                  opening=previous == t.default) or previous
+            if blocks[heading].level is None and not _opens_section(text, subject):
+                kind = previous  # a subsection: its text speaks for the section it is in
+            else:
+                starts.add(heading)
         for i in members:
             kinds[i] = kind
         previous = kind
@@ -117,7 +124,7 @@ def _from_headings(blocks: Sequence[Block], article: str,
     out: list[Optional[Placement]] = []
     for i, block in enumerate(blocks):
         if block.kind == "heading":
-            if block.level == 2:
+            if block.level == 2 or (block.level is None and i in starts):
                 section, sub = block.text, None
             else:
                 sub = block.text
@@ -125,6 +132,18 @@ def _from_headings(blocks: Sequence[Block], article: str,
         else:
             out.append(Placement(section, kinds[i], sub))
     return out
+
+
+def _opens_section(heading: str, subject: frozenset[str]) -> bool:
+    """Whether a heading whose level was lost opens a section, or is a subsection.
+
+    It opens one when it names a section ("Symptoms"), asks a question
+    ("Who needs cataract surgery?") or names the article's subject ("How to
+    get rid of plantar warts"), as section headings do; a bare name under a
+    section ("Salicylic acid", "Duct tape") is a subsection.
+    """
+    return bool(named_sections(heading) or heading.rstrip().endswith("?")
+                or subject & subject_stems(heading))
 
 
 def _heading_kind(heading: str, texts: Sequence[dict[str, float]], allowed: Sequence[str],

@@ -398,5 +398,27 @@ def test_a_plain_text_question_heading_is_a_section_and_a_short_name_a_subsectio
                      "Why might I need one?\n\nIt can show an infection such as meningitis.\n\n"
                      "Children\n\nChildren may be given a sedative first.\n\n"
                      "Will it hurt?\n\nA local anaesthetic numbs the skin first.\n")
+    # A short name's level is left to sections, which make it a subsection.
     assert [(b.text, b.level) for b in doc.blocks if b.kind == "heading"] == [
-        ("Why might I need one?", 2), ("Children", 3), ("Will it hurt?", 2)]
+        ("Why might I need one?", 2), ("Children", None), ("Will it hurt?", 2)]
+    from clonus_index.sections import place_blocks
+    placed = [p for p in place_blocks(doc.blocks, "Lumbar puncture") if p is not None]
+    assert [(p.section, p.subsection) for p in placed] == [
+        ("Overview", None), ("Why might I need one?", None), ("Why might I need one?", "Children"),
+        ("Will it hurt?", None)]
+
+
+def test_a_plain_text_heading_naming_the_subject_opens_a_section_its_words_do_not_name():
+    from clonus_index.reading import read_plain
+    from clonus_index.sections import place_blocks
+    # "Getting rid of ..." names no section, but names the subject as section headings do.
+    doc = read_plain("Head lice\n\nHead lice are tiny insects that live in hair.\n\n"
+                     "Signs of head lice\n\nAn itchy scalp is the most common sign.\n\n"
+                     "Getting rid of head lice\n\nWet combing with a fine-toothed comb treats most "
+                     "cases. Medicated lotions and sprays from a pharmacy can also be used.\n\n"
+                     "Lotions and sprays\n\nApply the treatment to dry hair and repeat after a week.\n")
+    placed = [(b.text, p) for b, p in zip(doc.blocks, place_blocks(doc.blocks, "Head lice")) if p]
+    assert [(p.section, p.kind, p.subsection) for _, p in placed] == [
+        ("Overview", "Overview", None), ("Signs of head lice", "Symptoms", None),
+        ("Getting rid of head lice", "Treatment", None),
+        ("Getting rid of head lice", "Treatment", "Lotions and sprays")]
