@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .cues import (subject_stems, article_kind, asks_definition, classify_heading, common_cues, cue_matches,
+from .cues import (subject_stems, title_cues, article_kind, asks_definition, classify_heading, common_cues, cue_matches,
                    cue_scores, intent_kinds, is_definition, kind_of, named_sections, scores_of,
                    section_names, tables)
 from .models import Block
@@ -70,7 +70,8 @@ class Placement:
 def place_blocks(blocks: Sequence[Block], title: Optional[str] = None) -> list[Optional[Placement]]:
     """One ``Placement`` per block (None for headings), in order."""
     matches = [cue_matches(b.text) for b in blocks]  # once per block, for every step
-    common = common_cues([m for m, b in zip(matches, blocks) if b.kind == "text"])
+    # Cues that name the article's subject (in most paragraphs, or in its title) count less.
+    common = common_cues([m for m, b in zip(matches, blocks) if b.kind == "text"]) | title_cues(title)
     scores = [scores_of(m, common) for m in matches]
     kind = article_kind(blocks, title, scores)
     if any(b.kind == "heading" and b.level == 2 for b in blocks):
@@ -210,7 +211,7 @@ def _inferred(blocks: Sequence[Block], article: str,
             # The section a heading names holds until the next heading; after
             # a subsection heading the cues decide again, since flattening may
             # have lost a section heading between the two.
-            forced = named if named in names else None
+            forced = named if named in names else fold.get(named or "")
             if forced == t.default and evidence:
                 forced = None  # Overview only opens an article: a later "Key points" is a summary
             last_text = None
