@@ -162,6 +162,11 @@ def read_flattened(text: str, source: str = "<text>") -> Document:
                 and prev.kind == "text" and (prev.item or prev.text.endswith(":")))
 
     for i, piece in enumerate(pieces):
+        if is_dropped(piece.text):
+            # Leaflet furniture ("Leaflet code: ...", "Page last reviewed: ...")
+            # after a line with no full stop is not part of it.
+            flush()
+            continue
         if current and not _SENTENCE_END.search(current[-1].text) and not (in_list() and (
                 (piece.gap >= 3 and _STARTS_ITEM.match(piece.text))
                 or (piece.gap >= 2 and _STARTS_SENTENCE.match(piece.text)))):

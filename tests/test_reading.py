@@ -422,3 +422,35 @@ def test_a_plain_text_heading_naming_the_subject_opens_a_section_its_words_do_no
         ("Overview", "Overview", None), ("Signs of head lice", "Symptoms", None),
         ("Getting rid of head lice", "Treatment", None),
         ("Getting rid of head lice", "Treatment", "Lotions and sprays")]
+
+
+_LEAFLET_BODY = ("A gastroscopy is a test to look inside your food pipe and stomach. It takes about "
+                 "ten minutes. You should not eat for six hours before the test.")
+
+
+@pytest.mark.parametrize("form", ["flattened", "html", "plain"])
+def test_leaflet_codes_review_dates_and_contact_boxes_never_reach_a_passage(tmp_path, form):
+    from clonus_index import ingest
+    if form == "flattened":
+        text = (" Patient information for patients  Reference: GAS-207 (version 1)  " + _LEAFLET_BODY
+                + "  Contact us  Gastroenterology Unit, Level 3, Riverside Infirmary: 01632 870 221 "
+                "(Monday to Friday, 9am to 4pm)  Leaflet code: GAS-207 (version 1) Date published: "
+                "May 2024 Review date: May 2027   Page last reviewed: 1 May 2024   Next review due: "
+                "1 May 2027 ")
+        path = tmp_path / "gastroscopy.txt"
+    elif form == "html":
+        text = ("<html><body><article><h1>Gastroscopy</h1><p>Upper GI Unit \u2013 Information for "
+                f"patients</p><p>{_LEAFLET_BODY}</p><table><tr><td>Leaflet code:</td><td>GAS-207 "
+                "(version 1)</td></tr><tr><td>Published:</td><td>May 2024</td></tr></table>"
+                "<p>Page last reviewed: 1 May 2024<br>Next review due: 1 May 2027</p>"
+                "<div class='page-feedback'><p>Can you answer a quick question about your visit?</p>"
+                "</div></article></body></html>")
+        path = tmp_path / "gastroscopy.html"
+    else:
+        text = ("Gastroscopy\n\nUpper GI Unit, Riverside Infirmary \u2014 Review date: May 2027\n\n"
+                f"{_LEAFLET_BODY}\n\nRiverside Infirmary NHS Trust Leaflet code: GAS-207 (version 1), "
+                "published May 2024\n\nSwitchboard 01632 870 000\n")
+        path = tmp_path / "gastroscopy.txt"
+    path.write_text(text, "utf-8")
+    passages = ingest([path]).passages
+    assert " ".join(p.text for p in passages) == _LEAFLET_BODY
