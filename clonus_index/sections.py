@@ -11,6 +11,7 @@ short headings become subsections, and a subsection ends with its section.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -18,6 +19,8 @@ from .cues import (subject_stems, title_cues, article_kind, asks_definition, cla
                    cue_scores, intent_kinds, is_definition, kind_of, named_sections, scores_of,
                    section_names, tables)
 from .models import Block
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s")
 
 __all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "section_names",
            "intent_kinds", "asks_definition", "article_kind", "kind_of", "SEGMENT_COST"]
@@ -56,6 +59,10 @@ ITEM_WEIGHT = 0.5
 FORCED = 1000.0
 FORCED_AFTER = 3.0
 FORCED_SPAN = 3
+#: What a list lead-in that names one of the kind's sections in a heading's
+#: words ("Symptoms of hay fever include:") adds to it: as much as a phrase
+#: cue in a first sentence.
+LEAD_IN_BONUS = 4.0
 
 
 @dataclass(frozen=True)
@@ -220,6 +227,12 @@ def _inferred(blocks: Sequence[Block], article: str,
             since_heading = 0
             continue
         scores = dict(own_scores)
+        if block.text.endswith(":") and not block.item:
+            # A list's lead-in names its topic as a heading would ("Symptoms
+            # of hay fever include:", "See a GP if:").
+            for named in named_sections(_SENTENCES.split(block.text)[-1]):
+                if named in names and named != t.default:
+                    scores[named] += LEAD_IN_BONUS
         if block.item and evidence and not fresh and (
                 last_text is not None and (last_text.item or last_text.text.endswith(":"))):
             # A list's items share the section of their lead-in: one unit,

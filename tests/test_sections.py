@@ -315,3 +315,20 @@ def test_a_cue_word_in_the_title_names_the_subject_not_a_section():
             "suggest something for scarlet fever, such as paracetamol syrup for a child with "
             "scarlet fever.</p></article>")
     assert [k for _, k in _kinds(page)] == ["Overview", "Treatment"]
+
+
+def test_a_list_lead_in_that_names_a_section_starts_it_in_flattened_text():
+    from clonus_index.reading import read_text
+    # Written for no article in the sets: treatment talk, then a prevention
+    # list whose items and later paragraphs still mention treatment.
+    text = (" Athlete's foot is a common fungal infection of the skin between the toes.  "
+            "Antifungal creams from a pharmacy treat most cases within two weeks. A pharmacist "
+            "can recommend a cream, spray or powder.  If the treatment does not work, a doctor "
+            "may prescribe antifungal tablets.  Ways to prevent athlete's foot coming back "
+            "include:   drying between your toes after washing   changing your socks every day  "
+            " wearing flip-flops in communal showers   not sharing towels  Keep using the "
+            "treatment for a week after the rash has gone. ")
+    doc = read_text(text)
+    placed = [(b.text, p.section) for b, p in zip(doc.blocks, place_blocks(doc.blocks, "Athlete's foot")) if p]
+    assert dict(placed)["Ways to prevent athlete's foot coming back include:"] == "Prevention"
+    assert dict(placed)["changing your socks every day"] == "Prevention"
