@@ -454,3 +454,18 @@ def test_leaflet_codes_review_dates_and_contact_boxes_never_reach_a_passage(tmp_
     path.write_text(text, "utf-8")
     passages = ingest([path]).passages
     assert " ".join(p.text for p in passages) == _LEAFLET_BODY
+
+
+def test_a_callout_inside_the_article_is_text_and_a_sidebar_outside_it_is_not():
+    page = ("<html><body><main><article><h1>Impetigo</h1><p>Impetigo is a skin infection.</p>"
+            "<div class='care-card' role='complementary'><p>See a GP if:</p><ul><li>the sores "
+            "keep spreading</li></ul></div></article></main>"
+            "<div role='complementary'><p>Most read this week</p></div></body></html>")
+    texts = [b.text for b in read_html(page).blocks if b.kind == "text"]
+    assert texts == ["Impetigo is a skin infection.", "See a GP if:", "the sores keep spreading"]
+
+
+def test_a_sentence_to_the_reader_with_a_telephone_number_is_kept():
+    from clonus_index.cleaning import is_dropped
+    assert not is_dropped("If you feel unwell, call the ward on 01632 960 552 straight away.")
+    assert is_dropped("Day Surgery Unit, Level 2: 01632 960 418 (Monday to Friday, 8am to 6pm)")
