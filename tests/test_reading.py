@@ -469,3 +469,21 @@ def test_a_sentence_to_the_reader_with_a_telephone_number_is_kept():
     from clonus_index.cleaning import is_dropped
     assert not is_dropped("If you feel unwell, call the ward on 01632 960 552 straight away.")
     assert is_dropped("Day Surgery Unit, Level 2: 01632 960 418 (Monday to Friday, 8am to 6pm)")
+
+
+def test_a_short_heading_over_lower_case_items_keeps_them_apart():
+    # Flattened "Do   wear a hat   drink water  Don't   ..." lists: the heading
+    # is followed by items, not by a sentence.
+    text = (" Heat exhaustion can be treated at home.  Do   move to a cool place   drink plenty "
+            "of water   loosen tight clothing  Don't   do not drink alcohol   do not take a hot "
+            "shower  Most people feel better within 30 minutes. ")
+    doc = read_text(text)
+    assert [(b.kind, b.text, b.item) for b in doc.blocks] == [
+        ("text", "Heat exhaustion can be treated at home.", False), ("heading", "Do", False),
+        ("text", "move to a cool place", True), ("text", "drink plenty of water", True),
+        ("text", "loosen tight clothing", True), ("heading", "Don't", False),
+        ("text", "do not drink alcohol", True), ("text", "do not take a hot shower", True),
+        ("text", "Most people feel better within 30 minutes.", False)]
+    from clonus_index.pipeline import ingest_document
+    passages = [p.text for p in ingest_document(read_text(text))[1]]
+    assert any("move to a cool place\n" in p for p in passages)
