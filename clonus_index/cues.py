@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 from .models import Block
 from .query import asked_part
-from .resources import load
+from .resources import load, stopwords
 
 __all__ = ["classify_heading", "named_sections", "cue_matches", "scores_of", "common_cues", "cue_scores", "section_names", "intent_kinds", "asks_definition",
            "article_kind", "kind_of", "is_definition", "subject_stems", "title_cues", "tables", "FIRST_SENTENCE"]
@@ -247,14 +247,9 @@ def subject_stems(title: Optional[str]) -> frozenset[str]:
     """
     if not title:
         return frozenset()
-    stop = _stopwords()
+    stop = stopwords()
     return frozenset(w[:5] for w in _WORD.findall(title.lower())
                      if len(w) > 3 and w not in stop and not named_sections(w))
-
-
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    return frozenset(load("stopwords")["stopwords"])
 
 
 def is_definition(text: str) -> bool:

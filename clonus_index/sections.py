@@ -15,12 +15,14 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .cues import (subject_stems, title_cues, article_kind, asks_definition, classify_heading, common_cues, cue_matches,
+from .cues import (article_kind, asks_definition, classify_heading, common_cues, cue_matches,
                    cue_scores, intent_kinds, is_definition, kind_of, named_sections, scores_of,
-                   section_names, tables)
+                   section_names, subject_stems, tables, title_cues)
 from .models import Block
+from .resources import stopwords
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s")
+_WORD = re.compile(r"[a-z][a-z'\u2019-]*")
 
 __all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "section_names",
            "intent_kinds", "asks_definition", "article_kind", "kind_of", "SEGMENT_COST"]
@@ -146,12 +148,16 @@ def _opens_section(heading: str, subject: frozenset[str]) -> bool:
     """Whether a heading whose level was lost opens a section, or is a subsection.
 
     It opens one when it names a section ("Symptoms"), asks a question
-    ("Who needs cataract surgery?") or names the article's subject ("How to
-    get rid of plantar warts"), as section headings do; a bare name under a
-    section ("Salicylic acid", "Duct tape") is a subsection.
+    ("Who needs cataract surgery?") or says something of the article's
+    subject ("How to get rid of plantar warts", "A pharmacist can help with
+    hay fever"), as section headings do; a name ("Salicylic acid"), even
+    one of a kind of the subject ("Paroxysmal AFib"), is a subsection.
     """
-    return bool(named_sections(heading) or heading.rstrip().endswith("?")
-                or subject & subject_stems(heading))
+    if named_sections(heading) or heading.rstrip().endswith("?"):
+        return True
+    words = _WORD.findall(heading.lower())
+    return bool(subject & subject_stems(heading)) and any(
+        w in stopwords() and w not in ("and", "or") for w in words)
 
 
 def _heading_kind(heading: str, texts: Sequence[dict[str, float]], allowed: Sequence[str],

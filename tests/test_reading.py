@@ -424,6 +424,19 @@ def test_a_plain_text_heading_naming_the_subject_opens_a_section_its_words_do_no
         ("Getting rid of head lice", "Treatment", "Lotions and sprays")]
 
 
+def test_a_plain_text_heading_naming_a_kind_of_the_subject_stays_a_subsection():
+    from clonus_index.reading import read_plain
+    from clonus_index.sections import place_blocks
+    doc = read_plain("Migraine\n\nA migraine is a bad headache felt as throbbing pain.\n\n"
+                     "Types of migraine\n\nThere are several types of migraine.\n\n"
+                     "Vestibular migraine\n\nIt causes vertigo and dizziness, often with nausea.\n\n"
+                     "Chronic migraine\n\nHeadaches on 15 or more days a month for 3 months.\n")
+    placed = [p for p in place_blocks(doc.blocks, "Migraine") if p]
+    assert [(p.kind, p.subsection) for p in placed] == [
+        ("Overview", None), ("Types", None), ("Types", "Vestibular migraine"),
+        ("Types", "Chronic migraine")]
+
+
 _LEAFLET_BODY = ("A gastroscopy is a test to look inside your food pipe and stomach. It takes about "
                  "ten minutes. You should not eat for six hours before the test.")
 
