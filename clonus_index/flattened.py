@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
 
-from .cleaning import clean_text, is_dropped, normalise_spaces, unescape
+from .cleaning import clean_text, is_dropped, normalise_spaces, opens_as_furniture, unescape
 from .models import Block, Document
 from .resources import load
 
@@ -175,7 +175,7 @@ def read_flattened(text: str, source: str = "<text>") -> Document:
         return bool(current) and current[0].gap >= 3 and opens_list(prev)
 
     for i, piece in enumerate(pieces):
-        if is_dropped(piece.text):
+        if opens_as_furniture(piece.text):
             # Leaflet furniture ("Leaflet code: ...", "Page last reviewed: ...")
             # after a line with no full stop is not part of it.
             flush()

@@ -482,6 +482,8 @@ def test_a_sentence_to_the_reader_with_a_telephone_number_is_kept():
     from clonus_index.cleaning import is_dropped
     assert not is_dropped("If you feel unwell, call the ward on 01632 960 552 straight away.")
     assert is_dropped("Day Surgery Unit, Level 2: 01632 960 418 (Monday to Friday, 8am to 6pm)")
+    # A reference's DOI is a long run of digits, not a telephone number.
+    assert not is_dropped("Smith, J. (2014). A guideline. https://doi.org/10.1177/0194599814545325")
 
 
 def test_a_short_heading_over_lower_case_items_keeps_them_apart():
