@@ -226,6 +226,77 @@ def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Pa
                          f"article(s) into {info['path']}"), err=True)
 
 
+def _writable_index(index_path, command: str) -> Path:
+    """The folder an ``add`` or ``remove`` changes: given, and neither bundled nor OpenSearch."""
+    if index_path is None:
+        raise UserError(f"say which index to change with --index PATH (the bundled article's "
+                        f"index cannot be changed: {BUNDLED_HINT})", exit_code=2)
+    if opensearch_backend.is_opensearch_url(index_path):
+        raise UserError(f"{command} does not support OpenSearch indexes yet; rebuild the "
+                        f"OpenSearch index with: clonus-index build SOURCES... --index "
+                        f"{index_path}", exit_code=2)
+    return index_path
+
+
+#: How to make an index of one's own, for the bundled index that cannot be changed.
+BUNDLED_HINT = "make your own with: clonus-index build SOURCES... --with-bundled --index PATH"
+
+
+def _say_update(update, index: Index) -> None:
+    """One line on stderr: what changed, and what the index now holds."""
+    parts = [f"{len(ids)} {what}" for what, ids in (("added", update.added),
+                                                    ("replaced", update.replaced),
+                                                    ("removed", update.removed)) if ids]
+    info = index.info()
+    change = ", ".join(parts) if update.changed else "nothing changed"
+    click.echo(printable(f"{change}: {info['passages']} passages from {len(info['articles'])} "
+                         f"article(s) in {info['path']}"), err=True)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, type=SOURCE_PATHS)
+@click.option("--index", "index_path", type=str, callback=_index_location, metavar="PATH",
+              help="Index folder to change (required).")
+@json_option
+@_errors
+def add(sources: tuple[Path, ...], index_path: Optional[Path], as_json: bool) -> None:
+    """Add the articles of SOURCES to an index, replacing those already in it.
+
+    A source already indexed (named by the same path) replaces its article,
+    which keeps its id when its title is the same; an unchanged source is
+    skipped. Searchers see the index before or after, never in between.
+
+    \b
+    Example:
+        clonus-index add new-articles/ updated.html --index ./my-index
+    """
+    index = open_index(_writable_index(index_path, "add"))
+    update = index.add(sources)
+    if as_json:
+        click.echo(dumps(update.to_dict()))
+    _say_update(update, index)
+
+
+@cli.command()
+@click.argument("article_ids", nargs=-1, required=True, metavar="ARTICLE_ID...")
+@click.option("--index", "index_path", type=str, callback=_index_location, metavar="PATH",
+              help="Index folder to change (required).")
+@json_option
+@_errors
+def remove(article_ids: tuple[str, ...], index_path: Optional[Path], as_json: bool) -> None:
+    """Remove articles from an index by id (the ids are listed by clonus-index info).
+
+    \b
+    Example:
+        clonus-index remove what-is-clonus --index ./my-index
+    """
+    index = open_index(_writable_index(index_path, "remove"))
+    update = index.remove(article_ids)
+    if as_json:
+        click.echo(dumps(update.to_dict()))
+    _say_update(update, index)
+
+
 @cli.command()
 @click.argument("passage_id")
 @json_option

@@ -18,11 +18,10 @@ import os
 import shutil
 import time
 import uuid
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
@@ -36,8 +35,8 @@ from .index_folder import (CURRENT, cleanup as _cleanup,
                            fsync_dir as _fsync_dir, is_generation_name, lease_generation,
                            new_generation_name, read_pointer, writing)
 from .article_store import ArticleStore, write_articles
+from .catalogue import Entry, derived_meta, entries_for, write_catalogue
 from .pipeline import Corpus, ingest, write_atomic
-from .query import mine_abbreviations
 from .ranking import Signals, passage_signals
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
@@ -133,7 +132,8 @@ def sources_hash(paths: Iterable[str | Path]) -> str:
 
 def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
                 lock_wait: float = BUILD_LOCK_WAIT,
-                storage_hook: Optional[Callable[[Path], None]] = None) -> Path:
+                storage_hook: Optional[Callable[[Path], None]] = None,
+                hashes: Optional[dict[str, str]] = None) -> Path:
     """Write ``corpus`` as a new generation of the index at ``path`` and swap it in.
 
     The new generation is built in ``gen-<id>.tmp``, renamed to ``gen-<id>``
@@ -141,55 +141,101 @@ def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
     that last rename, readers see the previous index; if anything fails, the
     unfinished folder is removed and the previous index stays as it was.
     ``storage_hook`` runs after the Whoosh commit, before the swap (tests use
-    it to inject faults).
+    it to inject faults). ``hashes`` maps each article's recorded source
+    to the SHA-256 of its bytes, so a later build re-reads only what changed.
     """
     path = Path(path)
+    with locked(path, lock_wait):
+        _write_generation(corpus, path, sources_digest, storage_hook, hashes)
+    return path
+
+
+@contextlib.contextmanager
+def locked(path: Path, lock_wait: float = BUILD_LOCK_WAIT) -> Iterator[None]:
+    """Hold the build lock of the index at ``path`` (made an index folder if need be).
+
+    A folder, marker or lock that cannot be made (read-only) is an
+    ``IndexWriteError`` saying nothing was changed.
+    """
     try:
         with writing(path, lock_wait):
-            _write_generation(corpus, path, sources_digest, storage_hook)
-    except OSError as exc:  # the folder, its marker or its lock cannot be made (read-only)
+            yield
+    except OSError as exc:
         if isinstance(exc, ClonusIndexError):
             raise
         reason = exc.strerror or str(exc)
         raise IndexWriteError(f"{path}: could not write the index ({reason}); nothing was "
                               "changed. Choose another folder with --index PATH", reason) from None
-    return path
 
 
 def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
-                      storage_hook: Optional[Callable[[Path], None]] = None) -> None:
-    """The body of a build; the caller holds the build lock."""
-    previous = _current_generation(path)
-    _cleanup(path, keep={previous} if previous else set())
-    name = new_generation_name(time.strftime("%Y%m%d%H%M%S"), uuid.uuid4().hex[:8])
-    tmp = path / f"{name}.tmp"
-    try:
-        tmp.mkdir()
+                      storage_hook: Optional[Callable[[Path], None]] = None,
+                      hashes: Optional[dict[str, str]] = None) -> None:
+    """The body of a build; the caller holds the build lock.
+
+    ``hashes`` maps each article's recorded source to the SHA-256 of its
+    bytes, for the generation's sources catalogue (see ``catalogue.py``).
+    """
+    def fill(tmp: Path) -> None:
         ix = whoosh_index.create_in(str(tmp), make_schema())
         writer = ix.writer()
-        analyzer = ix.schema["text"].analyzer
-        signals = passage_signals(corpus.passages, lambda p: section_keys(p).split(","),
-                                  lambda text: [t.text for t in analyzer(text, mode="query")])
         try:
-            for passage, signal in zip(corpus.passages, signals):
-                writer.add_document(**_document(passage, signal))
+            add_passages(writer, corpus.passages)
         except BaseException:
             writer.cancel()
             raise
         writer.commit()
         ix.close()
         write_articles(tmp / ARTICLES, tmp / ARTICLE_OFFSETS, corpus.articles)
-        _write_json(tmp / META, {
-            "schema_version": SCHEMA_VERSION, "library_version": __version__,
-            "code_hash": code_digest(),
-            "sources_hash": sources_digest, "articles": len(corpus.articles),
-            "passages": len(corpus.passages),
-            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            # What opening an index needs, so that it reads instead of re-analysing:
-            "sections": list(dict.fromkeys(p.section for p in corpus.passages)),
-            "article_passages": dict(Counter(p.article.id for p in corpus.passages)),
-            "abbreviations": mine_abbreviations(a.text for a in corpus.articles),
-        })
+        entries = entries_for(corpus, hashes)
+        write_catalogue(tmp, entries)
+        write_meta(tmp, entries, sources_digest)
+
+    publish_generation(path, fill, storage_hook)
+
+
+def add_passages(writer, passages: Sequence[Passage]) -> None:
+    """Add ``passages`` (whole articles, in reading order) to a Whoosh writer, with their signals."""
+    analyzer = writer.schema["text"].analyzer
+    signals = passage_signals(passages, lambda p: section_keys(p).split(","),
+                              lambda text: [t.text for t in analyzer(text, mode="query")])
+    for passage, signal in zip(passages, signals):
+        writer.add_document(**_document(passage, signal))
+
+
+def write_meta(folder: Path, entries: Sequence[Entry], sources_digest: str,
+               **fields) -> None:
+    """The generation's ``meta.json``: versions, counts and what opening it needs.
+
+    What opening needs (sections, passages per article, abbreviations) is
+    derived from the catalogue ``entries``, so that an update recomputes it
+    without reading every article; ``fields`` override the version fields
+    (an update keeps those of the build it changes).
+    """
+    _write_json(folder / META, {
+        "schema_version": SCHEMA_VERSION, "library_version": __version__,
+        "code_hash": code_digest(), "sources_hash": sources_digest,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **fields, **derived_meta(entries)})
+
+
+def publish_generation(path: Path, fill: Callable[[Path], None],
+                       storage_hook: Optional[Callable[[Path], None]] = None) -> str:
+    """Make a new generation of the index at ``path`` with ``fill`` and swap it in.
+
+    ``fill`` writes every file of the generation into the folder it is
+    given (``gen-<id>.tmp``); that folder is then renamed to ``gen-<id>`` and
+    published by atomically replacing ``CURRENT``. The caller holds the build
+    lock. If anything fails the unfinished folder is removed and the previous
+    generation stays current. Returns the new generation's name.
+    """
+    previous = _current_generation(path)
+    _cleanup(path, keep={previous} if previous else set())
+    name = new_generation_name(time.strftime("%Y%m%d%H%M%S"), uuid.uuid4().hex[:8])
+    tmp = path / f"{name}.tmp"
+    try:
+        tmp.mkdir()
+        fill(tmp)
         if storage_hook:
             storage_hook(tmp)
         os.rename(tmp, path / name)
@@ -209,6 +255,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
     # Keep the previous generation one build longer: a reader that read
     # CURRENT just before the swap may still be opening it.
     _cleanup(path, keep={name} | ({previous} if previous else set()))
+    return name
 
 
 def _document(passage: Passage, signals: Signals) -> dict:

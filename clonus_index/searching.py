@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .errors import IndexStateError, QueryError
-from .index import StoredIndex, bundled_index, read_index, read_sources, write_index
+from .index import StoredIndex, bundled_index, read_index
 from . import opensearch_backend
 from .index_folder import current_generation
 from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
 from .query import MAX_RESULTS, synonym_table, validate
 from .ranking import Candidate, explanation, matched_terms, rerank
+from .updating import BUNDLED_MESSAGE, Update, add_sources, build_sources, remove_articles
 from .whoosh_backend import (MAX_BOOST, MAX_EXPANDED_POSTINGS, MAX_EXPANSIONS, MAX_FUZZY_DISTANCE,
                              MAX_QUERY_TERMS, MAX_TERMS, WhooshBackend)
 
@@ -79,7 +80,8 @@ class Index:
     searcher); :meth:`refresh` switches to a newer build.
     """
 
-    def __init__(self, stored: StoredIndex):
+    def __init__(self, stored: StoredIndex, bundled: bool = False):
+        self._bundled = bundled  # the bundled article's index: rebuilt, never updated
         self._closed = False
         self._refresh_lock = threading.Lock()
         self._retired: list[WhooshBackend] = []
@@ -144,6 +146,38 @@ class Index:
             self._retired.append(self._backend)  # closed with the index: a search may use it
             self._backend = WhooshBackend(stored)
         return True
+
+    # -- updates -----------------------------------------------------------------
+
+    def add(self, sources: Iterable[str | Path] | str | Path, progress=None) -> Update:
+        """Add the articles of ``sources`` (files and folders of .txt/.html), replacing re-added ones.
+
+        A source already in the index replaces its article, which keeps its
+        id when its title is the same; an unchanged source is skipped. The
+        change is a new generation, swapped in atomically (other readers see
+        it after :meth:`refresh`); this ``Index`` serves it on return.
+        Returns what changed (an ``Update``). Raises ``IngestError`` when a
+        source cannot be read, and then nothing is changed.
+        """
+        self._check_writable()
+        update = add_sources(self.path, sources, progress=progress)
+        self.refresh()
+        return update
+
+    def remove(self, article_ids: Iterable[str] | str) -> Update:
+        """Remove the articles with these ids (see :meth:`articles`), atomically.
+
+        Raises ``KeyError`` naming an unknown id, and then nothing is changed.
+        """
+        self._check_writable()
+        update = remove_articles(self.path, article_ids)
+        self.refresh()
+        return update
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self._bundled:
+            raise IndexStateError(BUNDLED_MESSAGE)
 
     def articles(self) -> list[Article]:
         return list(self._stored.articles.values())
@@ -269,7 +303,7 @@ def open_index(path: Optional[str | Path] = None) -> Index:
     (the ``opensearch`` extra), with the same methods.
     """
     if path is None:
-        return Index(bundled_index())
+        return Index(bundled_index(), bundled=True)
     if opensearch_backend.is_opensearch_url(path):
         return opensearch_backend.open_index(path)
     return Index(read_index(path))
@@ -280,16 +314,18 @@ def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
     """Ingest ``sources`` (files and folders of .txt/.html) and build an index at ``path``.
 
     The build is atomic: readers of ``path`` see the old index until the new
-    one is complete. With ``with_bundled``, the bundled clonus article is
-    indexed too, after ``sources``. Returns the opened new index. ``path``
-    may be an ``opensearch://HOST:PORT/NAME`` URL: the build then writes a
-    new OpenSearch index and swaps the alias NAME to it in one call.
+    one is complete. Into an index this same version built, only sources
+    whose bytes changed are read again (``progress`` is called for those
+    only), articles of sources no longer given are dropped, and nothing is
+    written when nothing changed. With ``with_bundled``, the bundled clonus
+    article is indexed too, after ``sources``. Returns the opened new index.
+    ``path`` may be an ``opensearch://HOST:PORT/NAME`` URL: the build then
+    writes a new OpenSearch index and swaps the alias NAME to it in one call.
     """
     if opensearch_backend.is_opensearch_url(path):
         return opensearch_backend.build_index(sources, path, progress=progress,
                                               with_bundled=with_bundled)
-    corpus, digest = read_sources(sources, progress=progress, with_bundled=with_bundled)
-    write_index(corpus, path, sources_digest=digest)
+    build_sources(path, sources, progress=progress, with_bundled=with_bundled)
     return open_index(path)
 
 
