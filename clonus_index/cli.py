@@ -213,17 +213,23 @@ def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Pa
                         "(add --with-bundled to index the bundled article too)", exit_code=2)
     count = len(list(iter_sources(sources))) if sources else 0
     count += 1 if with_bundled else 0  # the bundled corpus is one article
+    read: list[Path] = []
     if count >= PROGRESS_MIN_FILES:
         with click.progressbar(length=count, label="Reading articles", file=sys.stderr,
                                item_show_func=lambda p: printable(p.name) if p else None) as bar:
             def progress(path: Path) -> None:
+                read.append(path)
                 bar.update(1, path)
             index = build_index(sources, index_path, progress=progress, with_bundled=with_bundled)
     else:
-        index = build_index(sources, index_path, with_bundled=with_bundled)
+        index = build_index(sources, index_path, progress=read.append, with_bundled=with_bundled)
     info = index.info()
+    kept = len(info["articles"]) - len(read)  # sources an earlier build read, unchanged since
     click.echo(printable(f"Indexed {info['passages']} passages from {len(info['articles'])} "
-                         f"article(s) into {info['path']}"), err=True)
+                         f"article(s) into {info['path']}"
+                         + (f" ({kept} unchanged source{'s' if kept > 1 else ''} kept as "
+                            f"{'they were' if kept > 1 else 'it was'})" if kept > 0 else "")),
+               err=True)
 
 
 def _writable_index(index_path, command: str) -> Path:

@@ -250,7 +250,7 @@ def _plan_remove(ids: list[str], entries: list[Entry], stored: StoredIndex) -> _
     present = {e.article for e in entries}
     unknown = [aid for aid in ids if aid not in present]
     if unknown:
-        raise KeyError(f"{stored.path}: no article with id{'s' if len(unknown) > 1 else ''} "
+        raise KeyError(f"{stored.path}: no {'articles with ids' if len(unknown) > 1 else 'article with id'} "
                        f"{', '.join(map(repr, unknown))}; "
                        "nothing was removed. List the article ids with: clonus-index info "
                        f"--index {stored.path}")
