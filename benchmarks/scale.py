@@ -13,8 +13,9 @@ the passages clonus_index made, and prints, per system: build time and
 passages/s, peak memory of the building process, disk at its peak during the
 build and at the end, time to open the index, query median / p95 over short
 questions and over chat-length messages, and the memory (RSS) of the
-searching process; then ratios to each baseline, the CLI ``search`` end to end
-and one thread against two on one opened Index. Every build and every
+searching process; then ratios to each baseline, the CLI ``search`` end to end,
+one thread against two on one opened Index, and what adding and removing one
+article costs in the built index beside its full build (``incremental.py``). Every build and every
 search session runs in a fresh process (``systems.py``), one after another.
 Only the library's public API and the ``clonus-index`` command are used.
 """
