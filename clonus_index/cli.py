@@ -248,6 +248,15 @@ def _writable_index(index_path, command: str) -> Path:
 BUNDLED_HINT = "make your own with: clonus-index build SOURCES... --with-bundled --index PATH"
 
 
+def _change(index_path, command: str, as_json: bool, change: Callable[[Index], object]) -> None:
+    """Open the index an ``add`` or ``remove`` changes, change it, and say what changed."""
+    index = open_index(_writable_index(index_path, command))
+    update = change(index)
+    if as_json:
+        click.echo(dumps(update.to_dict()))
+    _say_update(update, index)
+
+
 def _say_update(update, index: Index) -> None:
     """One line on stderr: what changed, and what the index now holds."""
     parts = [f"{len(ids)} {what}" for what, ids in (("added", update.added),
@@ -276,11 +285,7 @@ def add(sources: tuple[Path, ...], index_path: Optional[Path], as_json: bool) ->
     Example:
         clonus-index add new-articles/ updated.html --index ./my-index
     """
-    index = open_index(_writable_index(index_path, "add"))
-    update = index.add(sources)
-    if as_json:
-        click.echo(dumps(update.to_dict()))
-    _say_update(update, index)
+    _change(index_path, "add", as_json, lambda index: index.add(sources))
 
 
 @cli.command()
@@ -296,11 +301,7 @@ def remove(article_ids: tuple[str, ...], index_path: Optional[Path], as_json: bo
     Example:
         clonus-index remove what-is-clonus --index ./my-index
     """
-    index = open_index(_writable_index(index_path, "remove"))
-    update = index.remove(article_ids)
-    if as_json:
-        click.echo(dumps(update.to_dict()))
-    _say_update(update, index)
+    _change(index_path, "remove", as_json, lambda index: index.remove(article_ids))
 
 
 @cli.command()

@@ -45,7 +45,8 @@ from .sections import kind_of
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
            "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT",
-           "code_digest", "bundled_sources", "read_sources"]
+           "code_digest", "bundled_sources", "read_sources", "source_list", "publish_generation",
+           "write_meta", "add_passages", "locked"]
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
@@ -490,14 +491,24 @@ def read_sources(sources: Iterable[str | Path] | str | Path, progress=None,
     Returns the corpus and the sources' digest, which a build records so the
     index can tell when it is stale. Shared by every backend's build.
     """
-    sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
-    with contextlib.ExitStack() as stack:
-        relative_to = None
-        if with_bundled:
-            corpus_dir = stack.enter_context(bundled_sources())
-            sources.append(corpus_dir)
-            relative_to = corpus_dir.parent.parent
+    with source_list(sources, with_bundled) as (sources, relative_to):
         return ingest(sources, progress=progress, relative_to=relative_to), sources_hash(sources)
+
+
+@contextlib.contextmanager
+def source_list(sources: Iterable[str | Path] | str | Path,
+                with_bundled: bool = False) -> Iterator[tuple[list, Optional[Path]]]:
+    """``sources`` as a list, with the bundled article's folder after them when asked.
+
+    Also yields the folder that articles record their source relative to
+    (for the bundled article: "clonus_index/corpus/..."), None without it.
+    """
+    sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
+    if not with_bundled:
+        yield sources, None
+        return
+    with bundled_sources() as corpus_dir:
+        yield [*sources, corpus_dir], corpus_dir.parent.parent
 
 
 @contextlib.contextmanager

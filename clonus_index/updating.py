@@ -33,8 +33,8 @@ from .catalogue import (Entry, SourceFile, digest_of, entry_from_article, read_c
                         scan_sources, write_catalogue)
 from .errors import ClonusIndexError, IndexStateError, IngestError
 from .index import (ARTICLE_OFFSETS, ARTICLES, BUILD_LOCK_WAIT, SCHEMA_VERSION, StoredIndex,
-                    add_passages, bundled_sources, code_digest, default_index_dir, locked,
-                    publish_generation, read_index, write_index, write_meta)
+                    add_passages, code_digest, default_index_dir, locked,
+                    publish_generation, read_index, source_list, write_index, write_meta)
 from .index_folder import current_generation, folder_kind
 from .models import Article, Passage
 from .pipeline import _renamed, article_id_for, ingest  # ingestion's own renaming
@@ -156,13 +156,7 @@ def build_sources(path: str | Path, sources: Iterable[str | Path] | str | Path,
     is a new generation swapped in atomically, or no change at all.
     """
     path = Path(path)
-    sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
-    with contextlib.ExitStack() as stack:
-        relative_to = None
-        if with_bundled:
-            corpus_dir = stack.enter_context(bundled_sources())
-            sources.append(corpus_dir)
-            relative_to = corpus_dir.parent.parent
+    with source_list(sources, with_bundled) as (sources, relative_to):
         files = scan_sources(sources, relative_to)
         digest = digest_of((f.path.name, f.sha256) for f in files)
         if _reusable(path):
