@@ -19,9 +19,8 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional
 
 from whoosh import index as whoosh_index
 from whoosh.reading import SegmentReader
@@ -29,15 +28,14 @@ from whoosh.writing import OPTIMIZE
 
 from . import __version__
 from .article_store import write_articles
-from .catalogue import (Entry, SourceFile, digest_of, entry_from_article, read_catalogue,
-                        scan_sources, write_catalogue)
+from .catalogue import Entry, SourceFile, digest_of, read_catalogue, scan_sources, write_catalogue
 from .errors import ClonusIndexError, IndexStateError, IngestError
 from .index import (ARTICLE_OFFSETS, ARTICLES, BUILD_LOCK_WAIT, SCHEMA_VERSION, StoredIndex,
                     add_passages, code_digest, default_index_dir, locked,
                     publish_generation, read_index, source_list, write_index, write_meta)
 from .index_folder import current_generation, folder_kind
-from .models import Article, Passage
-from .pipeline import _renamed, article_id_for, ingest  # ingestion's own renaming
+from .pipeline import ingest
+from .update_plans import Plan, Read, Update, plan_add, plan_build, plan_remove, source_reader
 
 __all__ = ["Update", "add_sources", "remove_articles", "build_sources", "BUNDLED_MESSAGE",
            "MERGE_FACTOR", "MERGE_MAX_DOCS", "COMPACT_DELETED", "COMPACT_SEGMENTS"]
@@ -58,47 +56,6 @@ _WHOOSH_LOCK = "MAIN_WRITELOCK"
 BUNDLED_MESSAGE = ("the bundled article's index is rebuilt from the bundled article and cannot "
                    "be changed; make your own with: clonus-index build SOURCES... --with-bundled "
                    "--index PATH, then add to that one")
-
-Read = Callable[[Sequence[SourceFile]], dict[str, tuple[Article, list[Passage]]]]
-
-
-@dataclass(frozen=True)
-class Update:
-    """What an add, remove or build changed: article ids by what happened to them.
-
-    ``generation`` is the generation it wrote, None when nothing changed
-    (then no generation was written). ``read`` counts the sources read and
-    ingested; unchanged sources are only hashed.
-    """
-
-    added: tuple[str, ...] = ()
-    replaced: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    read: int = 0
-    generation: Optional[str] = None
-
-    @property
-    def changed(self) -> bool:
-        return self.generation is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"added": list(self.added), "replaced": list(self.replaced),
-                "removed": list(self.removed), "unchanged": len(self.unchanged),
-                "read": self.read, "generation": self.generation}
-
-
-@dataclass
-class _Plan:
-    """A new generation described against the current one."""
-
-    entries: list[Entry]  # the new catalogue, in article order
-    fresh: dict[str, tuple[Article, list[Passage]]]  # article id -> newly read article
-    dropped: set[str]  # article ids of the current generation whose passages go
-    update: Update
-    digest: Optional[str] = None  # the sources digest to record; None: from the catalogue
-    compact: bool = False  # a build: merge everything when deletions pile up
-    fields: dict = field(default_factory=dict)  # meta fields kept from the current build
 
 
 # --------------------------------------------------------------------------
@@ -122,8 +79,8 @@ def add_sources(path: str | Path, sources: Iterable[str | Path] | str | Path,
         files = scan_sources([sources] if isinstance(sources, (str, Path)) else sources)
         if not files:
             raise IngestError("no sources given; name .txt or .html files or folders of them")
-        return _run(path, lambda stored, entries, read: _plan_add(files, entries, read),
-                    _reader(progress, None), lock_wait)
+        return _run(path, lambda stored, entries, read: plan_add(files, entries, read),
+                    source_reader(progress, None), lock_wait)
     except IngestError as exc:
         raise IngestError(f"{exc}; nothing was added") from None
 
@@ -139,8 +96,8 @@ def remove_articles(path: str | Path, article_ids: Iterable[str],
     ids = list(dict.fromkeys([article_ids] if isinstance(article_ids, str) else article_ids))
     if not ids:
         raise KeyError("name the articles to remove by id; list them with: clonus-index info")
-    return _run(path, lambda stored, entries, read: _plan_remove(ids, entries, stored),
-                _reader(None, None), lock_wait)
+    return _run(path, lambda stored, entries, read: plan_remove(ids, entries, stored),
+                source_reader(None, None), lock_wait)
 
 
 def build_sources(path: str | Path, sources: Iterable[str | Path] | str | Path,
@@ -160,8 +117,8 @@ def build_sources(path: str | Path, sources: Iterable[str | Path] | str | Path,
         files = scan_sources(sources, relative_to)
         digest = digest_of((f.path.name, f.sha256) for f in files)
         if _reusable(path):
-            return _run(path, lambda stored, entries, read: _plan_build(files, entries, read, digest),
-                        _reader(progress, relative_to), BUILD_LOCK_WAIT)
+            return _run(path, lambda stored, entries, read: plan_build(files, entries, read, digest),
+                        source_reader(progress, relative_to), BUILD_LOCK_WAIT)
         return _full_build(path, sources, files, digest, progress, relative_to)
 
 
@@ -172,125 +129,6 @@ def _full_build(path: Path, sources: list, files: list[SourceFile], digest: str,
                 hashes={f.source: f.sha256 for f in files})
     ids = tuple(a.id for a in corpus.articles)
     return Update(added=ids, read=len(files), generation=current_generation(path))
-
-
-# --------------------------------------------------------------------------
-# Planning: what changes, decided against one generation
-# --------------------------------------------------------------------------
-
-def _reader(progress, relative_to: Optional[Path]) -> Read:
-    """Reads sources for a plan (each source once, however often plans are made)."""
-    cache: dict[tuple[str, str], tuple[Article, list[Passage]]] = {}
-
-    def read(files: Sequence[SourceFile]) -> dict[str, tuple[Article, list[Passage]]]:
-        missing = [f for f in files if (f.source, f.sha256) not in cache]
-        if missing:
-            corpus = ingest([f.path for f in missing], progress=progress, relative_to=relative_to)
-            by_article: dict[str, list[Passage]] = {a.id: [] for a in corpus.articles}
-            for p in corpus.passages:
-                by_article[p.article.id].append(p)
-            for f, article in zip(missing, corpus.articles):
-                cache[(f.source, f.sha256)] = (article, by_article[article.id])
-        return {f.source: cache[(f.source, f.sha256)] for f in files}
-
-    return read
-
-
-def _unique(base: str, used: set[str]) -> str:
-    """``base``, or ``base-2``, ``base-3``... : the first not in ``used`` (as ingestion names)."""
-    aid, n = base, 2
-    while aid in used:
-        aid, n = f"{base}-{n}", n + 1
-    used.add(aid)
-    return aid
-
-
-def _named(article: Article, passages: list[Passage], aid: str, sha: str) -> tuple[Entry, tuple]:
-    article, passages = _renamed(article, passages, aid)
-    return entry_from_article(article, passages, sha), (article, passages)
-
-
-def _plan_add(files: list[SourceFile], entries: list[Entry], read: Read) -> _Plan:
-    known = {e.source: e for e in entries}
-    stale = [f for f in files if f.source not in known or known[f.source].sha256 != f.sha256]
-    unchanged = tuple(known[f.source].article for f in files if f not in stale)
-    found = read(stale)
-    replaced_entries = {f.source: known[f.source] for f in stale if f.source in known}
-    used = {e.article for e in entries} - {e.article for e in replaced_entries.values()}
-    ids: dict[str, str] = {}
-    # A re-added source keeps its id when its title gives the same one ...
-    for f in stale:
-        old = replaced_entries.get(f.source)
-        if old is not None and article_id_for(found[f.source][0].title) == old.base:
-            ids[f.source] = old.article
-            used.add(old.article)
-    # ... every other article gets its title's id, made unique as ingestion does.
-    for f in stale:
-        if f.source not in ids:
-            ids[f.source] = _unique(article_id_for(found[f.source][0].title), used)
-    new_entries: dict[str, Entry] = {}
-    fresh = {}
-    for f in stale:
-        entry, fresh[ids[f.source]] = _named(*found[f.source], ids[f.source], f.sha256)
-        new_entries[f.source] = entry
-    order = [new_entries.pop(e.source, e) for e in entries] + list(new_entries.values())
-    replaced = tuple(ids[s] for s in replaced_entries)
-    update = Update(added=tuple(ids[f.source] for f in stale if f.source not in known),
-                    replaced=replaced, unchanged=unchanged, read=len(stale))
-    return _Plan(order, fresh, {e.article for e in replaced_entries.values()}, update)
-
-
-def _plan_remove(ids: list[str], entries: list[Entry], stored: StoredIndex) -> _Plan:
-    present = {e.article for e in entries}
-    unknown = [aid for aid in ids if aid not in present]
-    if unknown:
-        raise KeyError(f"{stored.path}: no {'articles with ids' if len(unknown) > 1 else 'article with id'} "
-                       f"{', '.join(map(repr, unknown))}; "
-                       "nothing was removed. List the article ids with: clonus-index info "
-                       f"--index {stored.path}")
-    gone = set(ids)
-    order = [e for e in entries if e.article not in gone]
-    if not order:
-        raise IndexStateError(f"{stored.path}: removing {len(gone)} article(s) would leave the "
-                              "index empty; nothing was removed. To start again, build a new "
-                              "index: clonus-index build SOURCES... --index PATH")
-    return _Plan(order, {}, gone, Update(removed=tuple(ids), unchanged=tuple(
-        e.article for e in order)))
-
-
-def _plan_build(files: list[SourceFile], entries: list[Entry], read: Read, digest: str) -> _Plan:
-    known = {e.source: e for e in entries}
-    stale = [f for f in files if f.source not in known or known[f.source].sha256 != f.sha256]
-    found = read(stale)
-    # Ids exactly as a whole build would give them: each title's id, in source order.
-    used: set[str] = set()
-    ids = {}
-    for f in files:
-        base = article_id_for(found[f.source][0].title) if f.source in found else \
-            known[f.source].base
-        ids[f.source] = _unique(base, used)
-    # A kept source whose id moved (an earlier title changed) is read again, to rename it.
-    moved = [f for f in files if f.source not in found and ids[f.source] != known[f.source].article]
-    found.update(read(moved))
-    entries_out, fresh = [], {}
-    for f in files:
-        if f.source in found:
-            entry, fresh[ids[f.source]] = _named(*found[f.source], ids[f.source], f.sha256)
-        else:
-            entry = known[f.source]
-        entries_out.append(entry)
-    kept = {f.source for f in files if f.source not in found}
-    dropped = {e.article for e in entries if e.source not in kept}
-    given = {f.source for f in files}
-    update = Update(
-        added=tuple(ids[f.source] for f in stale if f.source not in known),
-        replaced=tuple(ids[f.source] for f in files
-                       if f.source in found and f.source in known),
-        removed=tuple(e.article for e in entries if e.source not in given),
-        unchanged=tuple(ids[s] for s in kept), read=len(stale) + len(moved))
-    plan = _Plan(entries_out, fresh, dropped, update, digest=digest, compact=True,
-                 fields={"built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    return plan
 
 
 # --------------------------------------------------------------------------
@@ -330,7 +168,7 @@ def _state(path: Path) -> tuple[StoredIndex, list[Entry]]:
     return stored, entries
 
 
-def _run(path: Path, planner: Callable[[StoredIndex, list[Entry], Read], _Plan], read: Read,
+def _run(path: Path, planner: Callable[[StoredIndex, list[Entry], Read], Plan], read: Read,
          lock_wait: float) -> Update:
     """Plan against the current generation (reading sources unlocked), then apply it locked.
 
@@ -360,7 +198,7 @@ def _run(path: Path, planner: Callable[[StoredIndex, list[Entry], Read], _Plan],
     return Update(**{**plan.update.__dict__, "generation": name})
 
 
-def _write(tmp: Path, stored: StoredIndex, plan: _Plan) -> None:
+def _write(tmp: Path, stored: StoredIndex, plan: Plan) -> None:
     """Fill the new generation ``tmp`` from the current one, ``stored``, and ``plan``."""
     previous = stored.generation
     _link_segments(previous, tmp)
@@ -428,9 +266,9 @@ def merge_small(writer, segments: list) -> list:
     if group is None:
         return segments
     for seg in group:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
+        segment = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(segment)
+        segment.close()
     return [s for s in segments if s not in group]
 
 
@@ -440,7 +278,7 @@ def _worth_compacting(segments: list) -> bool:
     return len(segments) > COMPACT_SEGMENTS or (stored and deleted / stored > COMPACT_DELETED)
 
 
-def _carry_vectors(previous: Path, tmp: Path, stored: StoredIndex, plan: _Plan) -> None:
+def _carry_vectors(previous: Path, tmp: Path, stored: StoredIndex, plan: Plan) -> None:
     """Carry the previous generation's passage vectors over, updated, when it has them."""
     from .semantic import VECTORS_META
     if not (previous / VECTORS_META).is_file():

