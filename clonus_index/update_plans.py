@@ -131,9 +131,9 @@ def plan_remove(ids: list[str], entries: list[Entry], stored: StoredIndex) -> Pl
     present = {e.article for e in entries}
     unknown = [aid for aid in ids if aid not in present]
     if unknown:
-        raise KeyError(f"{stored.path}: no {'articles with ids' if len(unknown) > 1 else 'article with id'} "
-                       f"{', '.join(map(repr, unknown))}; "
-                       "nothing was removed. List the article ids with: clonus-index info "
+        what = "articles with ids" if len(unknown) > 1 else "article with id"
+        raise KeyError(f"{stored.path}: no {what} {', '.join(map(repr, unknown))}; nothing was "
+                       "removed. List the article ids with: clonus-index info "
                        f"--index {stored.path}")
     gone = set(ids)
     order = [e for e in entries if e.article not in gone]

@@ -115,6 +115,8 @@ def build_sources(path: str | Path, sources: Iterable[str | Path] | str | Path,
     path = Path(path)
     with source_list(sources, with_bundled) as (sources, relative_to):
         files = scan_sources(sources, relative_to)
+        if not files:
+            raise IngestError("no sources given; name .txt or .html files or folders of them")
         digest = digest_of((f.path.name, f.sha256) for f in files)
         if _reusable(path):
             return _run(path, lambda stored, entries, read: plan_build(files, entries, read, digest),

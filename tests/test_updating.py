@@ -280,3 +280,12 @@ def test_passage_vectors_are_carried_over_with_only_the_new_passages_encoded(ind
     assert (after.vectors[row["eczema-p3"]] == before.vectors[kept]).all()  # copied, not re-encoded
     index.remove(["eczema"])
     assert set(VectorStore.open(_generation(index.path)).ids) == {p.id for p in index.passages()}
+
+
+def test_a_build_with_no_sources_changes_nothing(index):
+    generation = _generation(index.path)
+    with pytest.raises(IngestError, match="no sources given"):
+        build_index([], index.path)
+    with pytest.raises(IngestError, match="no sources given"):
+        index.add([])
+    assert _generation(index.path) == generation
