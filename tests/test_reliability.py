@@ -171,6 +171,8 @@ _READER = textwrap.dedent("""
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
         count += 1
+        if count == 2:
+            open(f"{stop}.{os.getpid()}", "w").close()  # searching: the writer may go on
     print(json.dumps({"seen": sorted(seen), "errors": errors, "count": count}))
 """)
 
@@ -216,14 +218,16 @@ def test_readers_see_the_index_before_or_after_an_add_never_between(tmp_path, tw
     readers = [subprocess.Popen([sys.executable, str(script), str(path), str(stop), "gout joint"],
                                 env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for _ in range(3)]
-    time.sleep(1.0)
-    rounds, until = 0, time.monotonic() + 5
-    while rounds < 4 or time.monotonic() < until:
+    rounds, until = 0, None
+    while rounds < 4 or until is None or time.monotonic() < until:
         index.remove(["gout"])
         time.sleep(0.1)
         index.add([b / "gout.txt"])
         time.sleep(0.1)
         rounds += 1
+        if until is None and all(Path(f"{stop}.{r.pid}").exists() for r in readers):
+            until = time.monotonic() + 3  # every reader is searching: a few more rounds
+        assert rounds < 500, "the readers never started searching"
     stop.touch()
     reports = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
     for report in reports:
