@@ -42,7 +42,7 @@ def write_articles(path: Path, offsets_path: Path,
         fh.flush()
         os.fsync(fh.fileno())
     with open(offsets_path, "w", encoding="utf-8") as fh:
-        json.dump(offsets, fh)
+        fh.write(json.dumps(offsets))  # one string: json.dump encodes piece by piece, slowly
         fh.flush()
         os.fsync(fh.fileno())
 

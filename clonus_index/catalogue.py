@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Optional
 
@@ -56,9 +56,9 @@ class Entry:
     abbreviations: dict[str, str]
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["sections"] = list(self.sections)
-        return data
+        return {"source": self.source, "sha256": self.sha256, "article": self.article,
+                "base": self.base, "passages": self.passages, "sections": list(self.sections),
+                "abbreviations": self.abbreviations}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Entry":
@@ -136,7 +136,7 @@ def derived_meta(entries: Iterable[Entry]) -> dict:
 
 def write_catalogue(folder: Path, entries: Iterable[Entry]) -> None:
     with open(folder / CATALOGUE, "w", encoding="utf-8") as fh:
-        json.dump({"sources": [e.to_dict() for e in entries]}, fh, ensure_ascii=False)
+        fh.write(json.dumps({"sources": [e.to_dict() for e in entries]}, ensure_ascii=False))
         fh.flush()
         os.fsync(fh.fileno())
 

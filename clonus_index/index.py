@@ -273,7 +273,7 @@ def _document(passage: Passage, signals: Signals) -> dict:
 
 def _write_json(path: Path, data) -> None:
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False)
+        fh.write(json.dumps(data, ensure_ascii=False))  # json.dump encodes piece by piece, slowly
         fh.flush()
         os.fsync(fh.fileno())
 

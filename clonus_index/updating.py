@@ -179,24 +179,17 @@ def _run(path: Path, planner: Callable[[StoredIndex, list[Entry], Read], Plan], 
     """
     stored, entries = _state(path)
     try:
-        planned_on = stored.generation.name
         plan = planner(stored, entries, read)
+        with locked(path, lock_wait):
+            if current_generation(path) != stored.generation.name:
+                stored.close()
+                stored, entries = _state(path)
+                plan = planner(stored, entries, read)
+            if not plan.fresh and not plan.dropped:
+                return plan.update
+            name = publish_generation(path, lambda tmp: _write(tmp, stored, plan))
     finally:
         stored.close()
-    with locked(path, lock_wait):
-        if current_generation(path) != planned_on:
-            stored, entries = _state(path)
-            try:
-                plan = planner(stored, entries, read)
-            finally:
-                stored.close()
-        if not plan.fresh and not plan.dropped:
-            return plan.update
-        stored = read_index(path)
-        try:
-            name = publish_generation(path, lambda tmp: _write(tmp, stored, plan))
-        finally:
-            stored.close()
     return Update(**{**plan.update.__dict__, "generation": name})
 
 
