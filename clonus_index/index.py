@@ -1,11 +1,12 @@
-"""Index storage: the Whoosh schema, atomic builds, and the bundled default index.
+"""Index storage: the Whoosh schema, atomic builds, and opening a generation.
 
 After ingestion, before search. An index folder holds numbered generations;
 a build writes a complete new generation and then swaps the ``CURRENT``
 pointer in one atomic rename, so a reader only ever opens a finished index.
 Builders take an exclusive lock; a crashed build leaves only a stray
 ``.tmp`` folder that the next build removes. What makes a folder an index,
-and what may be removed from one, is in ``index_folder.py``.
+and what may be removed from one, is in ``index_folder.py``; the bundled
+article's index is in ``bundled.py``.
 """
 
 from __future__ import annotations
@@ -28,24 +29,22 @@ from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from . import __version__
-from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
-                     IndexNotFoundError, IndexVersionError, IndexWriteError)
+from .errors import (ClonusIndexError, IndexDamagedError, IndexNotFoundError, IndexVersionError,
+                     IndexWriteError)
 from .index_folder import (CURRENT, cleanup as _cleanup,
                            current_generation as _current_generation, folder_kind,
                            fsync_dir as _fsync_dir, is_generation_name, lease_generation,
                            new_generation_name, read_pointer, writing)
 from .article_store import ArticleStore, write_articles
 from .catalogue import Entry, derived_meta, entries_for, write_catalogue
-from .pipeline import Corpus, ingest, write_atomic
+from .pipeline import Corpus, write_atomic
 from .ranking import Signals, passage_signals
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
-from .resources import bundled_corpus
 from .sections import kind_of
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
-           "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT",
-           "code_digest", "bundled_sources", "read_sources", "source_list", "publish_generation",
+           "read_index", "sources_hash", "BUILD_LOCK_WAIT", "code_digest", "publish_generation",
            "write_meta", "add_passages", "locked"]
 
 #: Bump when the schema or the stored record shapes change; older indexes then
@@ -406,63 +405,6 @@ def passage_from_record(data: dict, article: Article) -> Passage:
     )
 
 
-# --------------------------------------------------------------------------
-# The bundled default index
-# --------------------------------------------------------------------------
-
-def default_index_dir() -> Path:
-    """Where the bundled corpus's index lives: ``$CLONUS_INDEX_DIR``, else the user cache."""
-    explicit = os.environ.get("CLONUS_INDEX_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "clonus_index" / f"default-v{SCHEMA_VERSION}"
-
-
-def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
-    """Open the bundled article's index, building or rebuilding it when needed.
-
-    Built on first use, rebuilt when the bundled source, the library version
-    or its code changed, or the index is missing, damaged or from another
-    schema version. Concurrent first users serialise on the build lock; the
-    second finds the first one's index.
-    """
-    with bundled_sources() as corpus_dir:
-        digest = sources_hash([corpus_dir])
-        target = Path(path) if path else default_index_dir()
-        try:
-            stored = read_index(target)
-            if _fresh(stored, digest):
-                return stored
-        except (IndexNotFoundError, IndexDamagedError, IndexVersionError):
-            pass
-        try:
-            with writing(target, BUILD_LOCK_WAIT):
-                # Another process may have built it while we waited for the lock.
-                with contextlib.suppress(IndexNotFoundError, IndexDamagedError,
-                                         IndexVersionError):
-                    stored = read_index(target)
-                    if _fresh(stored, digest):
-                        return stored
-                corpus = ingest([corpus_dir], relative_to=corpus_dir.parent.parent)
-                _write_generation(corpus, target, digest)
-        except IndexDamagedError:  # a file, or a folder of something else: nothing was touched
-            raise CacheError(f"{target}: holds something other than an index; choose another "
-                             "folder with CLONUS_INDEX_DIR=PATH, or use --index PATH") from None
-        except (IndexBusyError, IndexVersionError):
-            raise
-        except OSError as exc:  # includes IndexWriteError: the cache cannot be written
-            raise CacheError(_cache_message(target, exc)) from None
-        return read_index(target)
-
-
-def _fresh(stored: StoredIndex, digest: str) -> bool:
-    """The bundled index is current: same article bytes, built by this very code."""
-    return (stored.meta.get("sources_hash") == digest
-            and stored.meta.get("library_version") == __version__
-            and stored.meta.get("code_hash") == code_digest())
-
-
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
     """A hash of the package's modules and data files: what turns articles into an index.
@@ -476,48 +418,3 @@ def code_digest() -> str:
     for path in sorted([*package.glob("*.py"), *(package / "data").glob("*.json")]):
         digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def _cache_message(target: Path, exc: OSError) -> str:
-    reason = exc.reason if isinstance(exc, IndexWriteError) else (exc.strerror or exc)
-    return (f"{target}: cannot write the bundled article's index there ({reason}); "
-            "choose another folder with CLONUS_INDEX_DIR=PATH, or use --index PATH")
-
-
-def read_sources(sources: Iterable[str | Path] | str | Path, progress=None,
-                 with_bundled: bool = False) -> tuple[Corpus, str]:
-    """Ingest ``sources`` (with the bundled article after them when asked) for a build.
-
-    Returns the corpus and the sources' digest, which a build records so the
-    index can tell when it is stale. Shared by every backend's build.
-    """
-    with source_list(sources, with_bundled) as (sources, relative_to):
-        return ingest(sources, progress=progress, relative_to=relative_to), sources_hash(sources)
-
-
-@contextlib.contextmanager
-def source_list(sources: Iterable[str | Path] | str | Path,
-                with_bundled: bool = False) -> Iterator[tuple[list, Optional[Path]]]:
-    """``sources`` as a list, with the bundled article's folder after them when asked.
-
-    Also yields the folder that articles record their source relative to
-    (for the bundled article: "clonus_index/corpus/..."), None without it.
-    """
-    sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
-    if not with_bundled:
-        yield sources, None
-        return
-    with bundled_sources() as corpus_dir:
-        yield [*sources, corpus_dir], corpus_dir.parent.parent
-
-
-@contextlib.contextmanager
-def bundled_sources() -> Iterator[Path]:
-    """The folder of the bundled article, on disk for as long as the ``with`` lasts.
-
-    Articles in it record their source as ``clonus_index/corpus/<file>``
-    when ingested with ``relative_to=folder.parent.parent``.
-    """
-    from importlib import resources
-    with resources.as_file(bundled_corpus()) as folder:
-        yield Path(folder)

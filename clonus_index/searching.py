@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .errors import IndexStateError, QueryError
-from .index import StoredIndex, bundled_index, read_index
+from .bundled import bundled_index
+from .index import StoredIndex, read_index
 from . import opensearch_backend
 from .index_folder import current_generation
 from .models import Article, Hit, Passage

@@ -30,9 +30,10 @@ from . import __version__
 from .article_store import write_articles
 from .catalogue import Entry, SourceFile, digest_of, read_catalogue, scan_sources, write_catalogue
 from .errors import ClonusIndexError, IndexStateError, IngestError
+from .bundled import default_index_dir, source_list
 from .index import (ARTICLE_OFFSETS, ARTICLES, BUILD_LOCK_WAIT, SCHEMA_VERSION, StoredIndex,
-                    add_passages, code_digest, default_index_dir, locked,
-                    publish_generation, read_index, source_list, write_index, write_meta)
+                    add_passages, code_digest, locked, publish_generation, read_index,
+                    write_index, write_meta)
 from .index_folder import current_generation, folder_kind
 from .pipeline import ingest
 from .update_plans import Plan, Read, Update, plan_add, plan_build, plan_remove, source_reader

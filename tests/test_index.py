@@ -12,7 +12,8 @@ import pytest
 import clonus_index
 from clonus_index import (IndexDamagedError, IndexNotFoundError, IndexVersionError,
                           build_index, ingest, open_index)
-from clonus_index.index import CURRENT, code_digest, default_index_dir, read_index, write_index
+from clonus_index.bundled import default_index_dir
+from clonus_index.index import CURRENT, code_digest, read_index, write_index
 
 ROOT = Path(__file__).resolve().parent.parent
 
