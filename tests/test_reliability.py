@@ -329,6 +329,31 @@ def test_disk_full_during_the_whoosh_commit(tmp_path, seed_path, seed_corpus, mo
     write_index(seed_corpus, path, lock_wait=0)  # no lock was left behind
 
 
+def test_disk_full_during_an_add(tmp_path, two_corpora, monkeypatch):
+    from whoosh.filedb import filestore
+
+    a, b = two_corpora
+    path = tmp_path / "ix"
+    build_index([a], path)
+    index = open_index(path)
+    before, generation = _answer(path), _generation(path)
+    real_create = filestore.FileStorage.create_file
+
+    def full_disk(self, name, *args, **kwargs):
+        if ".toc" in name:  # the new table of contents, after the new segment
+            raise OSError(errno.ENOSPC, "No space left on device", name)
+        return real_create(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(filestore.FileStorage, "create_file", full_disk)
+    with pytest.raises(IndexWriteError, match="No space left on device.*the previous index is "
+                                              "unchanged"):
+        index.add([b / "gout.txt"])
+    monkeypatch.setattr(filestore.FileStorage, "create_file", real_create)
+    assert _generation(path) == generation and _answer(path) == before and len(index) == before[0]
+    assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
+    assert index.add([b / "gout.txt"]).added == ("gout",)  # no lock was left behind
+
+
 def test_cli_reports_a_failed_build_in_one_line(tmp_path, seed_path, monkeypatch):
     from whoosh.filedb import filestore
 
