@@ -31,11 +31,16 @@ CATALOGUE = "sources.json"
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A source file named for a build: its path, the name its article records, its hash."""
+    """A source file named for a build: its path, the name its article records, its hash.
+
+    ``resolved`` is its absolute path with links resolved: the same file
+    named another way (``./a.txt``, ``/home/me/a.txt``) is still known.
+    """
 
     path: Path
     source: str
     sha256: str
+    resolved: str
 
 
 @dataclass(frozen=True)
@@ -54,17 +59,19 @@ class Entry:
     passages: int
     sections: tuple[str, ...]
     abbreviations: dict[str, str]
+    resolved: Optional[str] = None
 
     def to_dict(self) -> dict:
         return {"source": self.source, "sha256": self.sha256, "article": self.article,
                 "base": self.base, "passages": self.passages, "sections": list(self.sections),
-                "abbreviations": self.abbreviations}
+                "abbreviations": self.abbreviations, "resolved": self.resolved}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Entry":
         return cls(source=data["source"], sha256=data.get("sha256"), article=data["article"],
                    base=data["base"], passages=int(data["passages"]),
-                   sections=tuple(data["sections"]), abbreviations=dict(data["abbreviations"]))
+                   sections=tuple(data["sections"]), abbreviations=dict(data["abbreviations"]),
+                   resolved=data.get("resolved"))
 
 
 def _source_key(path: Path, relative_to: Optional[Path]) -> str:
@@ -77,8 +84,8 @@ def _source_key(path: Path, relative_to: Optional[Path]) -> str:
 def scan_sources(paths: Iterable[str | Path],
                  relative_to: Optional[Path] = None) -> list[SourceFile]:
     """Every source file of ``paths`` in ingestion order, with its name and content hash."""
-    return [SourceFile(p, _source_key(p, relative_to), hashlib.sha256(p.read_bytes()).hexdigest())
-            for p in iter_sources(paths)]
+    return [SourceFile(p, _source_key(p, relative_to), hashlib.sha256(p.read_bytes()).hexdigest(),
+                       str(p.resolve())) for p in iter_sources(paths)]
 
 
 def digest_of(names_and_hashes: Iterable[tuple[str, Optional[str]]]) -> str:
@@ -95,22 +102,23 @@ def digest_of(names_and_hashes: Iterable[tuple[str, Optional[str]]]) -> str:
 
 
 def entry_from_article(article: Article, passages: Iterable[Passage],
-                       sha256: Optional[str]) -> Entry:
-    """The catalogue entry of one article, from the article and its passages."""
+                       file: Optional[SourceFile]) -> Entry:
+    """The catalogue entry of one article, from the article, its passages and its source file."""
     passages = list(passages)
-    return Entry(source=article.source, sha256=sha256, article=article.id,
+    return Entry(source=article.source, sha256=file.sha256 if file else None, article=article.id,
                  base=article_id_for(article.title), passages=len(passages),
                  sections=tuple(dict.fromkeys(p.section for p in passages)),
-                 abbreviations=mine_abbreviations([article.text]))
+                 abbreviations=mine_abbreviations([article.text]),
+                 resolved=file.resolved if file else None)
 
 
-def entries_for(corpus: Corpus, hashes: Optional[dict[str, str]] = None) -> list[Entry]:
-    """The catalogue of a whole corpus; ``hashes`` maps recorded source names to their hash."""
-    hashes = hashes or {}
+def entries_for(corpus: Corpus, files: Optional[Iterable[SourceFile]] = None) -> list[Entry]:
+    """The catalogue of a whole corpus, whose articles came from ``files`` (when known)."""
+    by_source = {f.source: f for f in files or ()}
     by_article: dict[str, list[Passage]] = {a.id: [] for a in corpus.articles}
     for p in corpus.passages:
         by_article[p.article.id].append(p)
-    return [entry_from_article(a, by_article[a.id], hashes.get(a.source))
+    return [entry_from_article(a, by_article[a.id], by_source.get(a.source))
             for a in corpus.articles]
 
 

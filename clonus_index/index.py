@@ -36,7 +36,7 @@ from .index_folder import (CURRENT, cleanup as _cleanup,
                            fsync_dir as _fsync_dir, is_generation_name, lease_generation,
                            new_generation_name, read_pointer, writing)
 from .article_store import ArticleStore, write_articles
-from .catalogue import Entry, derived_meta, entries_for, write_catalogue
+from .catalogue import Entry, SourceFile, derived_meta, entries_for, write_catalogue
 from .pipeline import Corpus, write_atomic
 from .ranking import Signals, passage_signals
 from .models import Article, Passage, ReferenceLink
@@ -133,7 +133,7 @@ def sources_hash(paths: Iterable[str | Path]) -> str:
 def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
                 lock_wait: float = BUILD_LOCK_WAIT,
                 storage_hook: Optional[Callable[[Path], None]] = None,
-                hashes: Optional[dict[str, str]] = None) -> Path:
+                files: Optional[Sequence[SourceFile]] = None) -> Path:
     """Write ``corpus`` as a new generation of the index at ``path`` and swap it in.
 
     The new generation is built in ``gen-<id>.tmp``, renamed to ``gen-<id>``
@@ -141,12 +141,12 @@ def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
     that last rename, readers see the previous index; if anything fails, the
     unfinished folder is removed and the previous index stays as it was.
     ``storage_hook`` runs after the Whoosh commit, before the swap (tests use
-    it to inject faults). ``hashes`` maps each article's recorded source
-    to the SHA-256 of its bytes, so a later build re-reads only what changed.
+    it to inject faults). ``files`` are the source files the articles came
+    from, with their hashes, so a later build re-reads only what changed.
     """
     path = Path(path)
     with locked(path, lock_wait):
-        _write_generation(corpus, path, sources_digest, storage_hook, hashes)
+        _write_generation(corpus, path, sources_digest, storage_hook, files)
     return path
 
 
@@ -170,11 +170,11 @@ def locked(path: Path, lock_wait: float = BUILD_LOCK_WAIT) -> Iterator[None]:
 
 def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
                       storage_hook: Optional[Callable[[Path], None]] = None,
-                      hashes: Optional[dict[str, str]] = None) -> None:
+                      files: Optional[Sequence[SourceFile]] = None) -> None:
     """The body of a build; the caller holds the build lock.
 
-    ``hashes`` maps each article's recorded source to the SHA-256 of its
-    bytes, for the generation's sources catalogue (see ``catalogue.py``).
+    ``files`` are the articles' source files, for the generation's sources
+    catalogue (see ``catalogue.py``).
     """
     def fill(tmp: Path) -> None:
         ix = whoosh_index.create_in(str(tmp), make_schema())
@@ -187,7 +187,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
         writer.commit()
         ix.close()
         write_articles(tmp / ARTICLES, tmp / ARTICLE_OFFSETS, corpus.articles)
-        entries = entries_for(corpus, hashes)
+        entries = entries_for(corpus, files)
         write_catalogue(tmp, entries)
         write_meta(tmp, entries, sources_digest)
 

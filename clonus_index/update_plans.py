@@ -92,14 +92,20 @@ def _unique(base: str, used: set[str]) -> str:
     return aid
 
 
-def _named(article: Article, passages: list[Passage], aid: str, sha: str) -> tuple[Entry, tuple]:
+def _named(article: Article, passages: list[Passage], aid: str,
+           file: SourceFile) -> tuple[Entry, tuple]:
     article, passages = _renamed(article, passages, aid)
-    return entry_from_article(article, passages, sha), (article, passages)
+    return entry_from_article(article, passages, file), (article, passages)
 
 
 def plan_add(files: list[SourceFile], entries: list[Entry], read: Read) -> Plan:
-    known = {e.source: e for e in entries}
-    stale = [f for f in files if f.source not in known or known[f.source].sha256 != f.sha256]
+    # A source is the one the index holds when named the same, or when it is the same file.
+    by_path = {e.resolved: e for e in entries if e.resolved}
+    by_name = {e.source: e for e in entries}
+    known = {f.source: by_name.get(f.source) or by_path.get(f.resolved) for f in files}
+    known = {source: e for source, e in known.items() if e is not None}
+    stale = [f for f in files if f.source not in known or known[f.source].sha256 != f.sha256
+             or known[f.source].source != f.source]
     unchanged = tuple(known[f.source].article for f in files if f not in stale)
     found = read(stale)
     replaced_entries = {f.source: known[f.source] for f in stale if f.source in known}
@@ -118,9 +124,11 @@ def plan_add(files: list[SourceFile], entries: list[Entry], read: Read) -> Plan:
     new_entries: dict[str, Entry] = {}
     fresh = {}
     for f in stale:
-        entry, fresh[ids[f.source]] = _named(*found[f.source], ids[f.source], f.sha256)
+        entry, fresh[ids[f.source]] = _named(*found[f.source], ids[f.source], f)
         new_entries[f.source] = entry
-    order = [new_entries.pop(e.source, e) for e in entries] + list(new_entries.values())
+    instead = {known[f.source].article: new_entries.pop(f.source) for f in stale
+               if f.source in known}
+    order = [instead.get(e.article, e) for e in entries] + list(new_entries.values())
     replaced = tuple(ids[s] for s in replaced_entries)
     update = Update(added=tuple(ids[f.source] for f in stale if f.source not in known),
                     replaced=replaced, unchanged=unchanged, read=len(stale))
@@ -162,7 +170,7 @@ def plan_build(files: list[SourceFile], entries: list[Entry], read: Read, digest
     entries_out, fresh = [], {}
     for f in files:
         if f.source in found:
-            entry, fresh[ids[f.source]] = _named(*found[f.source], ids[f.source], f.sha256)
+            entry, fresh[ids[f.source]] = _named(*found[f.source], ids[f.source], f)
         else:
             entry = known[f.source]
         entries_out.append(entry)

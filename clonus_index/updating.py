@@ -129,7 +129,7 @@ def _full_build(path: Path, sources: list, files: list[SourceFile], digest: str,
                 relative_to: Optional[Path]) -> Update:
     corpus = ingest(sources, progress=progress, relative_to=relative_to)
     write_index(corpus, path, sources_digest=digest,
-                hashes={f.source: f.sha256 for f in files})
+                files=files)
     ids = tuple(a.id for a in corpus.articles)
     return Update(added=ids, read=len(files), generation=current_generation(path))
 

@@ -111,6 +111,19 @@ def test_a_re_added_source_with_a_new_title_gets_the_new_title_s_id(tmp_path, in
         index.get("gout-p0")
 
 
+def test_the_same_file_named_another_way_is_the_same_source(tmp_path, index, monkeypatch):
+    note = tmp_path / "notes" / "gout.txt"
+    note.parent.mkdir()
+    note.write_text("Gout\n\nGout is arthritis of the big toe.\n")
+    index.add([note])  # an absolute path
+    monkeypatch.chdir(tmp_path)
+    update = index.add([Path("notes/gout.txt")])  # the same file, as a relative path
+    assert update.replaced == ("gout",) and update.added == ()
+    assert [a for a in _articles(index) if a.startswith("gout")] == ["gout"]
+    assert index.articles()[-1].source == "notes/gout.txt"  # as it was named last
+    assert not index.add([Path("./notes/gout.txt")]).changed
+
+
 def test_two_sources_with_the_same_title_get_numbered_ids(tmp_path, index, seed_path):
     copy = tmp_path / "copy-of-clonus.txt"
     shutil.copy(seed_path, copy)
