@@ -154,8 +154,11 @@ class WhooshBackend:
 
     def section_keys(self) -> frozenset[str]:
         if self._section_keys is None:
-            self._section_keys = frozenset(
-                map(_text, self.searcher().reader().lexicon("section_key")))
+            reader = self.searcher().reader()
+            keys = map(_text, reader.lexicon("section_key"))
+            if reader.has_deletions():  # a removed article's sections stay in the lexicon
+                keys = (k for k in keys if reader.postings("section_key", k).is_active())
+            self._section_keys = frozenset(keys)
         return self._section_keys
 
     def passage(self, docnum: int) -> Passage:

@@ -159,6 +159,9 @@ def test_remove_takes_an_article_out_of_every_answer(index):
     with pytest.raises(clonus_index.QueryError, match="unknown article 'eczema'"):
         index.search("skin", article="eczema")
     assert set(index.sections()) == {p.section for p in index.passages()}
+    assert "Types" not in index.sections()
+    with pytest.raises(clonus_index.QueryError, match="unknown section 'types'"):
+        index.search("skin", section="types")  # a section only the removed article had
     assert list(_catalogue(index.path)) == ["clonus.txt"] or \
         [e["article"] for e in _catalogue(index.path).values()] == ["what-is-clonus"]
 
