@@ -85,7 +85,7 @@ def scan_sources(paths: Iterable[str | Path],
                  relative_to: Optional[Path] = None) -> list[SourceFile]:
     """Every source file of ``paths`` in ingestion order, with its name and content hash."""
     return [SourceFile(p, _source_key(p, relative_to), hashlib.sha256(p.read_bytes()).hexdigest(),
-                       str(p.resolve())) for p in iter_sources(paths)]
+                       source_name(p.resolve())) for p in iter_sources(paths)]
 
 
 def digest_of(names_and_hashes: Iterable[tuple[str, Optional[str]]]) -> str:
