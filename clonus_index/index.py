@@ -42,10 +42,11 @@ from .ranking import Signals, passage_signals
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
 from .sections import kind_of
+from .semantic import VectorStore, write_vectors
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
            "read_index", "sources_hash", "BUILD_LOCK_WAIT", "code_digest", "publish_generation",
-           "write_meta", "add_passages", "locked"]
+           "write_meta", "add_passages", "locked", "has_vectors"]
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
@@ -133,7 +134,8 @@ def sources_hash(paths: Iterable[str | Path]) -> str:
 def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
                 lock_wait: float = BUILD_LOCK_WAIT,
                 storage_hook: Optional[Callable[[Path], None]] = None,
-                files: Optional[Sequence[SourceFile]] = None) -> Path:
+                files: Optional[Sequence[SourceFile]] = None,
+                semantic: Optional[bool] = None) -> Path:
     """Write ``corpus`` as a new generation of the index at ``path`` and swap it in.
 
     The new generation is built in ``gen-<id>.tmp``, renamed to ``gen-<id>``
@@ -143,10 +145,13 @@ def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
     ``storage_hook`` runs after the Whoosh commit, before the swap (tests use
     it to inject faults). ``files`` are the source files the articles came
     from, with their hashes, so a later build re-reads only what changed.
+    ``semantic`` writes the passage vectors into the new generation too
+    (``semantic.write_vectors``, reusing the previous generation's unchanged
+    ones); None keeps what the previous generation had.
     """
     path = Path(path)
     with locked(path, lock_wait):
-        _write_generation(corpus, path, sources_digest, storage_hook, files)
+        _write_generation(corpus, path, sources_digest, storage_hook, files, semantic)
     return path
 
 
@@ -170,12 +175,17 @@ def locked(path: Path, lock_wait: float = BUILD_LOCK_WAIT) -> Iterator[None]:
 
 def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
                       storage_hook: Optional[Callable[[Path], None]] = None,
-                      files: Optional[Sequence[SourceFile]] = None) -> None:
+                      files: Optional[Sequence[SourceFile]] = None,
+                      semantic: Optional[bool] = False) -> None:
     """The body of a build; the caller holds the build lock.
 
     ``files`` are the articles' source files, for the generation's sources
     catalogue (see ``catalogue.py``).
     """
+    previous = _current_generation(path)
+    if semantic is None:
+        semantic = has_vectors(path)
+
     def fill(tmp: Path) -> None:
         ix = whoosh_index.create_in(str(tmp), make_schema())
         writer = ix.writer()
@@ -187,6 +197,8 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
         writer.commit()
         ix.close()
         write_articles(tmp / ARTICLES, tmp / ARTICLE_OFFSETS, corpus.articles)
+        if semantic:
+            write_vectors(tmp, corpus.passages, previous=path / previous if previous else None)
         entries = entries_for(corpus, files)
         write_catalogue(tmp, entries)
         write_meta(tmp, entries, sources_digest)
@@ -256,6 +268,12 @@ def publish_generation(path: Path, fill: Callable[[Path], None],
     # CURRENT just before the swap may still be opening it.
     _cleanup(path, keep={name} | ({previous} if previous else set()))
     return name
+
+
+def has_vectors(path: str | Path) -> bool:
+    """Whether the current generation of the index at ``path`` has passage vectors."""
+    name = _current_generation(Path(path))
+    return name is not None and VectorStore.exists(Path(path) / name)
 
 
 def _document(passage: Passage, signals: Signals) -> dict:

@@ -32,8 +32,8 @@ from .catalogue import Entry, SourceFile, digest_of, read_catalogue, scan_source
 from .errors import ClonusIndexError, IndexStateError, IngestError
 from .bundled import default_index_dir, source_list
 from .index import (ARTICLE_OFFSETS, ARTICLES, BUILD_LOCK_WAIT, SCHEMA_VERSION, StoredIndex,
-                    add_passages, code_digest, locked, publish_generation, read_index,
-                    write_index, write_meta)
+                    add_passages, code_digest, has_vectors, locked, publish_generation,
+                    read_index, write_index, write_meta)
 from .index_folder import current_generation, folder_kind
 from .pipeline import ingest
 from .update_plans import Plan, Read, Update, plan_add, plan_build, plan_remove, source_reader
@@ -80,6 +80,9 @@ def add_sources(path: str | Path, sources: Iterable[str | Path] | str | Path,
         files = scan_sources([sources] if isinstance(sources, (str, Path)) else sources)
         if not files:
             raise IngestError("no sources given; name .txt or .html files or folders of them")
+        if has_vectors(path):  # new passages need their vectors: fail before reading
+            from .fusion import require_extra
+            require_extra(path, inherited=True)
         return _run(path, lambda stored, entries, read: plan_add(files, entries, read),
                     source_reader(progress, None), lock_wait)
     except IngestError as exc:
@@ -103,15 +106,17 @@ def remove_articles(path: str | Path, article_ids: Iterable[str],
 
 def build_sources(path: str | Path, sources: Iterable[str | Path] | str | Path,
                   progress: Optional[Callable[[Path], None]] = None,
-                  with_bundled: bool = False) -> Update:
+                  with_bundled: bool = False, semantic: Optional[bool] = None) -> Update:
     """Build the index at ``path`` from ``sources``, re-reading only what changed.
 
     Into an index that this very code built (same schema, same library
     code), only sources that are new or whose bytes changed are read again;
     articles whose source is no longer given are dropped, and the rest are
     kept as they are. Otherwise (a new folder, an index from other code) every
-    source is read and a whole new index is written. Either way the result
-    is a new generation swapped in atomically, or no change at all.
+    source is read and a whole new index is written; so it is when
+    ``semantic`` asks for passage vectors the index lacks, or for none when
+    it has them (None keeps what it has). Either way the result is a new
+    generation swapped in atomically, or no change at all.
     """
     path = Path(path)
     with source_list(sources, with_bundled) as (sources, relative_to):
@@ -119,17 +124,16 @@ def build_sources(path: str | Path, sources: Iterable[str | Path] | str | Path,
         if not files:
             raise IngestError("no sources given; name .txt or .html files or folders of them")
         digest = digest_of((f.path.name, f.sha256) for f in files)
-        if _reusable(path):
+        if _reusable(path) and semantic in (None, has_vectors(path)):
             return _run(path, lambda stored, entries, read: plan_build(files, entries, read, digest),
                         source_reader(progress, relative_to), BUILD_LOCK_WAIT)
-        return _full_build(path, sources, files, digest, progress, relative_to)
+        return _full_build(path, sources, files, digest, progress, relative_to, semantic)
 
 
 def _full_build(path: Path, sources: list, files: list[SourceFile], digest: str, progress,
-                relative_to: Optional[Path]) -> Update:
+                relative_to: Optional[Path], semantic: Optional[bool]) -> Update:
     corpus = ingest(sources, progress=progress, relative_to=relative_to)
-    write_index(corpus, path, sources_digest=digest,
-                files=files)
+    write_index(corpus, path, sources_digest=digest, files=files, semantic=semantic)
     ids = tuple(a.id for a in corpus.articles)
     return Update(added=ids, read=len(files), generation=current_generation(path))
 
@@ -279,13 +283,13 @@ def _carry_vectors(previous: Path, tmp: Path, stored: StoredIndex, plan: Plan) -
     from .semantic import VECTORS_META
     if not (previous / VECTORS_META).is_file():
         return
-    from .semantic import Encoder, VectorStore, document_digest, passage_document
+    from .semantic import VectorStore, document_digest, passage_document, shared_encoder
     counts = stored.meta.get("article_passages", {})
     gone = [f"{aid}-p{n}" for aid in plan.dropped for n in range(counts.get(aid, 0))]
     vectors = VectorStore.open(previous).remove(gone)
     passages = [p for article, found in plan.fresh.values() for p in found]
     if passages:
         documents = [passage_document(p) for p in passages]
-        vectors = vectors.add([p.id for p in passages], Encoder().encode(documents),
+        vectors = vectors.add([p.id for p in passages], shared_encoder().encode(documents),
                               [document_digest(d) for d in documents])
     vectors.save(tmp)
