@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from .errors import IndexDamagedError, IndexNotFoundError, IndexVersionError
-from .index import make_schema, passage_from_record, read_sources
+from .bundled import read_sources
+from .index import make_schema, passage_from_record
 from .models import Article, Passage
 from .opensearch_query import MATCH_NONE, Statistics, compile_plan, parse_syntax, query_terms
 from .opensearch_connection import (OpenSearchTarget, client_for, is_opensearch_url, parse_url,

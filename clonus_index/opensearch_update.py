@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .errors import IndexNotFoundError, IndexStateError
-from .index import read_sources
+from .bundled import read_sources
 from .models import Article
 from .opensearch_connection import client_for, parse_url, reaching
 from .opensearch_store import (TEXT_FIELDS, _meta_action, alias_targets, bulk, documents,
