@@ -84,5 +84,11 @@ class Backend(Lexicon, Protocol):
                    deadline: float) -> list[Candidate]:
         """The ``wanted`` best first-stage matches of ``q`` within ``allow``, in reading order."""
 
+    def add(self, sources: Any, progress: Any = None) -> Any:
+        """Add (or replace) the articles of ``sources`` as a new build; what changed (an ``Update``)."""
+
+    def remove(self, article_ids: Any) -> Any:
+        """Remove these articles as a new build; what changed (an ``Update``)."""
+
     def highlights(self, text: str, stems: set[str]) -> str:
         """``text`` with the words whose stems are in ``stems`` marked ``**so**``."""

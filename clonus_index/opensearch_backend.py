@@ -275,6 +275,14 @@ class OpenSearchBackend:
     def compile(self, plan: Plan) -> Optional[dict[str, Any]]:
         return compile_plan(plan, self.stats)
 
+    def add(self, sources, progress=None):
+        from .opensearch_update import add_sources
+        return _update(add_sources(self.location, sources, progress=progress))
+
+    def remove(self, article_ids):
+        from .opensearch_update import remove_articles
+        return _update(remove_articles(self.location, article_ids))
+
     def describe(self, q: Optional[dict[str, Any]]) -> str:
         return json.dumps(q, separators=(",", ":"))
 
@@ -343,6 +351,12 @@ def _matched(terms: set[tuple[str, str]], names: list[str], signals: Signals,
                     or kind == "fuzzy" and _edits(text, stem, 2) <= 2):
                 found.add((field, stem))
     return found
+
+
+def _update(changed: dict[str, Any]):
+    """What an OpenSearch update changed, as the ``Update`` every backend returns."""
+    from .updating import Update
+    return Update(**{k: tuple(v) if isinstance(v, list) else v for k, v in changed.items()})
 
 
 @lru_cache(maxsize=1)

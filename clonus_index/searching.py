@@ -26,7 +26,7 @@ from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
 from .query import MAX_RESULTS, synonym_table, validate
 from .ranking import Candidate, explanation, matched_terms, rerank
-from .updating import BUNDLED_MESSAGE, Update, add_sources, build_sources, remove_articles
+from .updating import BUNDLED_MESSAGE, Update, build_sources
 from .whoosh_backend import (MAX_BOOST, MAX_EXPANDED_POSTINGS, MAX_EXPANSIONS, MAX_FUZZY_DISTANCE,
                              MAX_QUERY_TERMS, MAX_TERMS, WhooshBackend)
 
@@ -178,7 +178,7 @@ class Index:
         source cannot be read, and then nothing is changed.
         """
         self._check_writable()
-        update = add_sources(self.path, sources, progress=progress)
+        update = self._backend.add(sources, progress=progress)
         self.refresh()
         return update
 
@@ -188,7 +188,7 @@ class Index:
         Raises ``KeyError`` naming an unknown id, and then nothing is changed.
         """
         self._check_writable()
-        update = remove_articles(self.path, article_ids)
+        update = self._backend.remove(article_ids)
         self.refresh()
         return update
 

@@ -289,6 +289,14 @@ class WhooshBackend:
         budget.terms -= max(1, len(getattr(q, "words", ())))
         return q
 
+    def add(self, sources, progress=None):
+        from .updating import add_sources
+        return add_sources(self.location, sources, progress=progress)
+
+    def remove(self, article_ids):
+        from .updating import remove_articles
+        return remove_articles(self.location, article_ids)
+
     def describe(self, q) -> str:
         return str(q)
 
