@@ -22,12 +22,14 @@ from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
 from .query import MAX_RESULTS, synonym_table, validate
 from .ranking import Candidate, explanation, matched_terms, rerank
+from .search_pool import MAX_WORKERS, SearchPool
 from .whoosh_backend import (MAX_BOOST, MAX_EXPANDED_POSTINGS, MAX_EXPANSIONS, MAX_FUZZY_DISTANCE,
                              MAX_QUERY_TERMS, MAX_TERMS, WhooshBackend)
 
 __all__ = ["Index", "Results", "open_index", "build_index", "search", "SEARCH_SECONDS",
            "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE", "MAX_QUERY_TERMS", "MAX_TERMS",
-           "MAX_EXPANDED_POSTINGS", "MAX_BOOST", "MAX_RESULTS", "DEFAULT_LIMIT", "CANDIDATES"]
+           "MAX_EXPANDED_POSTINGS", "MAX_BOOST", "MAX_RESULTS", "DEFAULT_LIMIT", "CANDIDATES",
+           "MAX_WORKERS"]
 
 #: A search stops collecting after this long and returns what it has: a
 #: safety net for hostile input; the caps on terms and postings bound an
@@ -76,14 +78,23 @@ class Index:
 
     Get one with :func:`open_index` or :func:`build_index`. One ``Index``
     serves any number of threads at once (each thread searches with its own
-    searcher); :meth:`refresh` switches to a newer build.
+    searcher); :meth:`refresh` switches to a newer build. With ``workers=N``
+    its searches run in N worker processes (see ``search_pool``), so that
+    threads searching at once use several cores.
     """
 
-    def __init__(self, stored: StoredIndex):
+    def __init__(self, stored: StoredIndex, workers: int = 0):
         self._closed = False
         self._refresh_lock = threading.Lock()
         self._retired: list[WhooshBackend] = []
         self._backend = WhooshBackend(stored)
+        self._pool: Optional[SearchPool] = None
+        if workers:
+            try:
+                self._pool = SearchPool(stored.path, workers)
+            except BaseException:
+                self._backend.close()
+                raise
 
     @property
     def _stored(self) -> StoredIndex:
@@ -119,6 +130,8 @@ class Index:
         """Release the index files. Searching a closed index raises ``IndexStateError``."""
         with self._refresh_lock:
             self._closed = True
+            if self._pool is not None:
+                self._pool.close()
             for backend in [self._backend, *self._retired]:
                 backend.close()
             self._retired.clear()
@@ -203,6 +216,9 @@ class Index:
         query = validate(query, limit, offset)
         self._check_open()
         backend = self._backend  # one generation for the whole search, even if refreshed
+        if self._pool is not None:
+            return self._pool.search(backend.stored.generation.name, query, dict(
+                limit=limit, section=section, explain=explain, offset=offset, article=article))
         allow = self._allowed(backend, section, article)
         abbreviations, synonyms = self._stored.meta["abbreviations"], _synonyms()
         plan = make_plan(query, backend, abbreviations, synonyms, section, article)
@@ -259,8 +275,15 @@ def _synonyms() -> dict[str, tuple[str, ...]]:
 # Module-level entry points
 # ---------------------------------------------------------------------------
 
-def open_index(path: Optional[str | Path] = None) -> Index:
+def open_index(path: Optional[str | Path] = None, workers: int = 0) -> Index:
     """Open a built index, or with no path the bundled clonus article's index.
+
+    With ``workers=N`` (1 to ``MAX_WORKERS``) searches run in N worker
+    processes that each open the same generation read-only: threads that
+    search one ``Index`` at once then use up to N cores. The default, 0,
+    searches in the calling thread. Scripts that use workers must guard
+    their entry point with ``if __name__ == "__main__":`` (they are started
+    with ``spawn``).
 
     The bundled index is built on first use into the user cache
     (``$XDG_CACHE_HOME/clonus_index``; ``CLONUS_INDEX_DIR`` overrides) and
@@ -269,10 +292,10 @@ def open_index(path: Optional[str | Path] = None) -> Index:
     (the ``opensearch`` extra), with the same methods.
     """
     if path is None:
-        return Index(bundled_index())
+        return Index(bundled_index(), workers=workers)
     if opensearch_backend.is_opensearch_url(path):
         return opensearch_backend.open_index(path)
-    return Index(read_index(path))
+    return Index(read_index(path), workers=workers)
 
 
 def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,

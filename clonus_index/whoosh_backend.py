@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Iterator, Optional
 
+import numpy as np
+
 from whoosh import highlight, query as wq
 from whoosh.collectors import TopCollector
+from whoosh.matching import DisjunctionMaxMatcher
 from whoosh.fields import Schema
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.scoring import BM25F
@@ -27,6 +30,7 @@ from .index import FIELD_BOOSTS, StoredIndex, passage_from_stored
 from .models import Passage
 from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan
 from .ranking import Candidate, Signals
+from .whoosh_postings import Clause, Postings, top_documents
 
 __all__ = ["WhooshBackend", "PUBLIC_FIELDS", "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE",
            "MAX_QUERY_TERMS", "MAX_TERMS", "MAX_EXPANDED_POSTINGS", "MAX_BOOST"]
@@ -84,6 +88,30 @@ class _Candidates(TopCollector):
                 yield sub_docnum
 
 
+class _BestFormMatcher(DisjunctionMaxMatcher):
+    """A document's score is its best sub-matcher's score *for that document*.
+
+    Whoosh's ``DisjunctionMaxMatcher.score`` takes the maximum of both
+    sides' current scores even when one side sits on another document, so
+    a passage could score a synonym it does not contain.
+    """
+
+    def score(self):
+        a, b = self.a, self.b
+        if not a.is_active() or (b.is_active() and b.id() < a.id()):
+            return b.score()
+        if not b.is_active() or a.id() < b.id():
+            return a.score()
+        return max(a.score(), b.score())
+
+
+class _BestForm(wq.DisjunctionMax):
+    """The maximum of the forms' scores, matched by ``_BestFormMatcher``."""
+
+    def _matcher(self, subs, searcher, context):
+        return self._tree_matcher(subs, _BestFormMatcher, searcher, context, None)
+
+
 @dataclass
 class _Budget:
     """What is left of one query's allowance of terms, spent as it is expanded."""
@@ -104,6 +132,7 @@ class WhooshBackend:
         self._searchers: list[Any] = []
         self._searchers_lock = threading.Lock()  # taken only to open a thread's searcher
         self._section_keys: Optional[frozenset[str]] = None
+        self.postings = _matching_postings(stored)
 
     # -- searchers ---------------------------------------------------------------
 
@@ -183,32 +212,17 @@ class WhooshBackend:
             parts = [wq.FuzzyTerm("words", w, maxdist=1 if len(w) < 7 else 2, prefixlength=1)
                      for w in plan.fuzzy[:MAX_CORRECTIONS]]
             return self._bounded(wq.Or(parts), _Budget()) if parts else wq.NullQuery
-        parts = []
-        budget = MAX_TERMS  # the same bound as query language: the work, not the clock
-        for c in plan.concepts:
-            budget -= len(PUBLIC_FIELDS) * sum(len(form.stems) for form in c.forms)
-            if budget < 0:
-                break
-            forms = []
-            for form in c.forms:
-                fields = []
-                for fieldname in PUBLIC_FIELDS:
-                    boost = round(FIELD_BOOSTS[fieldname] * form.weight, 3)
-                    if len(form.stems) == 1:
-                        fields.append(wq.Term(fieldname, form.stems[0], boost=boost))
-                    else:
-                        fields.append(wq.Phrase(fieldname, list(form.stems), boost=boost))
-                forms.append(wq.Or(fields))
-            if forms:
-                parts.append(forms[0] if len(forms) == 1
-                             else wq.DisjunctionMax(forms, tiebreak=0.1))
-            else:
-                parts.append(wq.NullQuery)
-        if not parts:
+        concepts, extra = plan_clauses(plan)
+        if not concepts:
             return wq.NullQuery
-        if plan.proximity:
-            parts.append(wq.Phrase("text", list(plan.proximity), slop=PROXIMITY_SLOP,
-                                   boost=PROXIMITY_BOOST))
+        parts = []
+        for forms in concepts:
+            ors = [wq.Or([_clause_query(c) for c in clauses]) for clauses in forms]
+            if not ors:
+                parts.append(wq.NullQuery)
+            else:
+                parts.append(ors[0] if len(ors) == 1 else _BestForm(ors))
+        parts.extend(_clause_query(c) for c in extra)
         return wq.Or(parts)
 
     def _parse_syntax(self, query: str):
@@ -283,9 +297,12 @@ class WhooshBackend:
         if q is None or q is wq.NullQuery or (allow is not None and not allow):
             return []
         searcher = self.searcher()
-        collector = _Candidates(wanted, allow, deadline)
-        searcher.search_with_collector(q, collector)
-        top = sorted(collector.results().top_n, key=lambda sd: sd[1])
+        if self.postings is not None and plan.syntax is None and plan.fuzzy is None:
+            top = self._top_from_postings(plan, allow, wanted)
+        else:
+            collector = _Candidates(wanted, allow, deadline)
+            searcher.search_with_collector(q, collector)
+            top = sorted(collector.results().top_n, key=lambda sd: sd[1])
         terms = None
         if plan.syntax is not None or plan.fuzzy is not None:
             terms = {(f, _text(t)) for f, t in q.iter_all_terms()}
@@ -302,12 +319,76 @@ class WhooshBackend:
             found.append(Candidate(docnum, score, signals, matched))
         return found
 
+    def _top_from_postings(self, plan: Plan, allow: Optional[set[int]],
+                           wanted: int) -> list[tuple[float, int]]:
+        """The exact top ``wanted`` of a plain plan from the build's postings arrays.
+
+        Scores as the compiled Whoosh query would, without walking its
+        matchers; no deadline: the plan's caps bound the work.
+        """
+        postings = self.postings
+        mask = None
+        if allow is not None:
+            mask = np.zeros(postings.doc_count, dtype=bool)
+            mask[np.fromiter(allow, dtype=np.int64, count=len(allow))] = True
+        concepts, extra = plan_clauses(plan)
+        return top_documents(postings, concepts, extra, mask, wanted)
+
     def highlights(self, text: str, stems: set[str]) -> str:
         """``text`` with the words whose stems are in ``stems`` marked ``**so**``."""
         if not stems:
             return ""
         return highlight.highlight(text, frozenset(stems), self._analyzer,
                                    highlight.WholeFragmenter(charlimit=None), _Mark(), top=1)
+
+
+def _matching_postings(stored: StoredIndex) -> Optional[Postings]:
+    """The generation's postings arrays when they describe exactly its Whoosh index, else None.
+
+    An index built before the arrays existed, or whose Whoosh segments were
+    changed after the build (documents added or deleted), is searched
+    through Whoosh's matchers instead: same results, more time.
+    """
+    postings = Postings.open(stored.generation)
+    if postings is None:
+        return None
+    reader = stored.ix.reader()
+    try:
+        if (reader.has_deletions() or reader.doc_count_all() != postings.doc_count
+                or any(reader.field_length(f) != postings.total_lengths.get(f)
+                       for f in PUBLIC_FIELDS)):
+            return None
+    finally:
+        reader.close()
+    return postings
+
+
+def plan_clauses(plan: Plan) -> tuple[list[list[list[Clause]]], list[Clause]]:
+    """A plain plan's clauses: per concept, per form, one clause per public field; then the bonus.
+
+    A concept's score is its best form's, a form's the sum of its clauses.
+    Concepts are taken in order while they fit in ``MAX_TERMS`` field terms
+    (the same bound as query language: the work, not the clock). Both the
+    Whoosh query and the postings scorer are made from these.
+    """
+    concepts: list[list[list[Clause]]] = []
+    budget = MAX_TERMS
+    for c in plan.concepts:
+        budget -= len(PUBLIC_FIELDS) * sum(len(form.stems) for form in c.forms)
+        if budget < 0:
+            break
+        concepts.append([[Clause(f, form.stems, round(FIELD_BOOSTS[f] * form.weight, 3))
+                          for f in PUBLIC_FIELDS] for form in c.forms])
+    extra = []
+    if concepts and plan.proximity:
+        extra.append(Clause("text", tuple(plan.proximity), PROXIMITY_BOOST, PROXIMITY_SLOP))
+    return concepts, extra
+
+
+def _clause_query(c: Clause):
+    if len(c.stems) == 1:
+        return wq.Term(c.field, c.stems[0], boost=c.boost)
+    return wq.Phrase(c.field, list(c.stems), slop=c.slop, boost=c.boost)
 
 
 def _clamped_boost(boost) -> float:

@@ -1,0 +1,101 @@
+"""The postings first stage: the same top N as Whoosh's matchers, bounded by work, not by time."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from clonus_index import open_index, searching
+from clonus_index.whoosh_postings import POSTINGS_DATA, POSTINGS_META
+
+from conftest import DATA
+from corpora import build_synthetic
+
+
+def questions() -> list[str]:
+    found = []
+    for name in ("questions.jsonl", "chat_questions.jsonl"):
+        with open(DATA / name, encoding="utf-8") as fh:
+            found += [json.loads(line)["q"] for line in fh if line.strip()]
+    return found
+
+
+EXTRA = ["ms treatment", "high blood pressure and muscle relaxant", "how is clonus treated",
+         "brain damage stroke", "spinal cord injury clonus clonus", "what causes it"]
+
+
+@pytest.fixture(scope="module")
+def synthetic_path(tmp_path_factory):
+    return build_synthetic(tmp_path_factory.mktemp("postings") / "index", 60, 25)
+
+
+def first_stage(index, query: str, **filters) -> list[tuple[str, float]]:
+    """The first stage's top 50 (passage id, BM25F score) of a plain query."""
+    results = index.search(query, limit=50, explain=True, **filters)
+    return [(h.passage.id, h.explanation["bm25f"]) for h in results]
+
+
+def assert_same(fast, slow):
+    assert [i for i, _ in fast] == [i for i, _ in slow]
+    for (_, a), (_, b) in zip(fast, slow):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-4)
+
+
+@pytest.mark.parametrize("where", ["bundled", "synthetic"])
+def test_postings_rank_exactly_as_whoosh_matchers(where, synthetic_path):
+    path = None if where == "bundled" else synthetic_path
+    with open_index(path) as fast, open_index(path) as slow:
+        assert fast._backend.postings is not None
+        slow._backend.postings = None  # the same index, through Whoosh's matchers
+        queries = questions() + EXTRA if where == "bundled" else [
+            " ".join(p.text.split()[:n]) for p in fast.passages()[::97] for n in (2, 5, 30)]
+        for q in queries:
+            assert_same(first_stage(fast, q), first_stage(slow, q))
+
+
+def test_postings_respect_filters_and_pages(default_index):
+    slow = open_index()
+    slow._backend.postings = None
+    try:
+        for q in ("what causes clonus", "treatment of clonus with muscle relaxants"):
+            assert_same(first_stage(default_index, q, section="treatment"),
+                        first_stage(slow, q, section="treatment"))
+            pages = [h.passage.id for o in range(0, 20, 5)
+                     for h in default_index.search(q, limit=5, offset=o)]
+            assert pages == [h.passage.id for h in default_index.search(q, limit=20)]
+            assert len(set(pages)) == len(pages)
+    finally:
+        slow.close()
+
+
+def test_index_without_postings_is_searched_through_whoosh(tmp_path):
+    path = build_synthetic(tmp_path / "index", 5, 10)
+    with open_index(path) as index:
+        expected = [h.passage.id for h in index.search("synthetic article", limit=20)]
+        generation = index._stored.generation
+    (generation / POSTINGS_META).unlink()
+    (generation / POSTINGS_DATA).unlink()
+    with open_index(path) as index:
+        assert index._backend.postings is None
+        assert [h.passage.id for h in index.search("synthetic article", limit=20)] == expected
+
+
+def test_a_normal_query_does_not_depend_on_the_clock(monkeypatch, default_index, synthetic_path):
+    """Plain questions and chat messages give the same hits with no time left at all;
+    only query-language input (hostile patterns) is cut by the safety budget."""
+    queries = questions()[:20] + EXTRA
+    with open_index(synthetic_path) as big:
+        chat = [" ".join(p.text.split()[:40]) for p in big.passages()[::211]]
+        before = {(i, q): [h.passage.id for h in index.search(q, limit=20)]
+                  for i, index in ((0, default_index), (1, big))
+                  for q in (queries if i == 0 else chat)}
+        monkeypatch.setattr(searching, "SEARCH_SECONDS", -1.0)
+        after = {(i, q): [h.passage.id for h in index.search(q, limit=20)]
+                 for i, index in ((0, default_index), (1, big))
+                 for q in (queries if i == 0 else chat)}
+        assert after == before
+        assert all(before.values())
+        # Query language walks Whoosh's matchers and is still cut by the budget.
+        assert big.search("synthetic* OR article*", limit=20) == []
