@@ -29,8 +29,8 @@ MAX_WORKERS = 64
 _opened: dict[str, Any] = {}
 
 
-def _search(path: str, generation: str, query: str, options: dict[str, Any]):
-    """Search ``generation`` of the index at ``path`` in this worker (opened once, kept)."""
+def _open(path: str, generation: str):
+    """This worker's index at ``path`` on ``generation`` (opened once, kept until it changes)."""
     from .index import read_index
     from .searching import Index
 
@@ -39,13 +39,16 @@ def _search(path: str, generation: str, query: str, options: dict[str, Any]):
         if index is not None:
             index.close()
         index = _opened[path] = Index(read_index(path, generation))
-    return index.search(query, **options)
+    return index
 
 
-def _ready() -> bool:
-    """Imports the library in a fresh worker, so the first search does not wait for it."""
-    from . import searching  # noqa: F401  (imported for its side effect: loaded modules)
-    return True
+def _search(path: str, generation: str, query: str, options: dict[str, Any]):
+    """Search ``generation`` of the index at ``path`` in this worker."""
+    return _open(path, generation).search(query, **options)
+
+
+def _started() -> None:
+    """Nothing: submitted once per worker so that all of them start (and open) at once."""
 
 
 # -- in the searching process ----------------------------------------------------------
@@ -53,7 +56,7 @@ def _ready() -> bool:
 class SearchPool:
     """N worker processes (started with ``spawn``) that run searches of one index folder."""
 
-    def __init__(self, path: Path, workers: int):
+    def __init__(self, path: Path, workers: int, generation: str):
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
             raise ValueError(f"workers must be a whole number from 1 to {MAX_WORKERS}, "
                              f"not {workers!r}")
@@ -61,12 +64,15 @@ class SearchPool:
         self.workers = workers
         self._lock = threading.Lock()
         self._executor: Optional[ProcessPoolExecutor] = None
-        self._start()
+        self._start(generation)
 
-    def _start(self) -> None:
+    def _start(self, generation: str) -> None:
+        """Start the workers; each opens ``generation`` as it starts, before any search."""
         self._executor = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
-        list(self._executor.map(_ready, range(self.workers)))
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_open, initargs=(self.path, generation))
+        for _ in range(self.workers):  # workers start on demand: ask for all of them now
+            self._executor.submit(_started)
 
     def search(self, generation: str, query: str, options: dict[str, Any]):
         """The ``Results`` of one search, run in a worker on ``generation``.
@@ -89,7 +95,7 @@ class SearchPool:
                 with self._lock:
                     if self._executor is executor:
                         executor.shutdown(wait=False, cancel_futures=True)
-                        self._start()
+                        self._start(generation)
         raise AssertionError("unreachable")
 
     def close(self) -> None:

@@ -91,7 +91,7 @@ class Index:
         self._pool: Optional[SearchPool] = None
         if workers:
             try:
-                self._pool = SearchPool(stored.path, workers)
+                self._pool = SearchPool(stored.path, workers, stored.generation.name)
             except BaseException:
                 self._backend.close()
                 raise
