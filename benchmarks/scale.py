@@ -136,6 +136,13 @@ def size_table(run: dict) -> str:
                     f"{ours.get('cli_runs', 3)}); one opened Index answers {ours['qps_1_thread']:.1f} "
                     f"queries/s on one thread and {ours['qps_2_threads']:.1f} on two "
                     f"({ours['qps_2_threads'] / ours['qps_1_thread']:.2f}×)."]
+        if "qps_workers_2_threads" in ours:
+            out.append(f"Opened with `workers=2` (searches in two worker processes): "
+                       f"{ours['qps_workers_1_thread']:.1f} queries/s on one thread, "
+                       f"{ours['qps_workers_2_threads']:.1f} on two "
+                       f"({ours['qps_workers_2_threads'] / ours['qps_workers_1_thread']:.2f}×; "
+                       f"{ours['qps_workers_2_threads'] / ours['qps_1_thread']:.2f}× one thread "
+                       f"without workers).")
     if "load" in run:
         out.append(f"Load average (1 minute) when this size started / ended: "
                    f"{run['load'][0]:.1f} / {run['load'][1]:.1f} (on {os.cpu_count()} CPUs).")

@@ -216,6 +216,19 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _throughput(search: Searcher, batch: list[str]) -> tuple[float, float]:
+    """Queries per second answering ``batch`` on one thread, then on two at once."""
+    t = time.perf_counter()
+    for q in batch:
+        search(q, DEPTH)
+    one = len(batch) / (time.perf_counter() - t)
+    with ThreadPoolExecutor(2) as pool:
+        t = time.perf_counter()
+        list(pool.map(lambda q: search(q, DEPTH), batch))
+        two = len(batch) / (time.perf_counter() - t)
+    return one, two
+
+
 def worker_query(system: str, path: Path, queries_file: Path) -> dict:
     """Open, answer every query once after a short warm-up, then one thread against two."""
     queries = json.loads(queries_file.read_text())
@@ -237,15 +250,17 @@ def worker_query(system: str, path: Path, queries_file: Path) -> dict:
     result["rss_mb"] = rss_mb()
     if queries.get("threads"):
         batch = queries["short"]
-        t = time.perf_counter()
-        for q in batch:
-            search(q, DEPTH)
-        one = len(batch) / (time.perf_counter() - t)
-        with ThreadPoolExecutor(2) as pool:
-            t = time.perf_counter()
-            list(pool.map(lambda q: search(q, DEPTH), batch))
-            two = len(batch) / (time.perf_counter() - t)
+        one, two = _throughput(search, batch)
         result.update(qps_1_thread=one, qps_2_threads=two)
+        if system == "clonus_index":  # the same, with searches in two worker processes
+            import clonus_index
+            with clonus_index.open_index(path, workers=2) as pooled:
+                def search_pooled(q, k):
+                    return [h.passage.id for h in pooled.search(q, limit=k)]
+                for q in batch[:4]:
+                    search_pooled(q, DEPTH)
+                one, two = _throughput(search_pooled, batch)
+            result.update(qps_workers_1_thread=one, qps_workers_2_threads=two)
     result["peak_mb"] = peak_rss_mb()
     return result
 
