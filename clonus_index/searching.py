@@ -234,9 +234,10 @@ class Index:
             q = backend.compile(plan)
             found = backend.candidates(q, plan, allow, wanted, deadline)
         ranked = _rank(found, plan)[offset:offset + limit]
-        hits = [self._hit(backend, rank, score, c, plan, str(q), explain)
+        parsed = str(q)
+        hits = [self._hit(backend, rank, score, c, plan, parsed, explain)
                 for rank, (score, c) in enumerate(ranked, offset + 1)]
-        return Results(hits, query, plan.corrected, str(q), section, article, offset)
+        return Results(hits, query, plan.corrected, parsed, section, article, offset)
 
     def _allowed(self, backend: WhooshBackend, section: Optional[str],
                  article: Optional[str]) -> Optional[set[int]]:
