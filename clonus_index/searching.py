@@ -31,9 +31,10 @@ __all__ = ["Index", "Results", "open_index", "build_index", "search", "SEARCH_SE
            "MAX_EXPANDED_POSTINGS", "MAX_BOOST", "MAX_RESULTS", "DEFAULT_LIMIT", "CANDIDATES",
            "MAX_WORKERS"]
 
-#: A search stops collecting after this long and returns what it has: a
-#: safety net for hostile input; the caps on terms and postings bound an
-#: ordinary search first, so its answer does not depend on machine load.
+#: A query-language search stops collecting after this long and returns what
+#: it has: a safety net for hostile input. Plain questions (and their fuzzy
+#: last resort) are bounded by the caps on terms and postings alone, so their
+#: answer never depends on machine load.
 SEARCH_SECONDS = 2.0
 #: How many first-stage candidates the re-ranking looks at. When a page
 #: reaches further, the hits after these keep their first-stage order, so
@@ -229,7 +230,7 @@ class Index:
             q = backend.compile(plan)
         wanted = max(CANDIDATES, offset + limit)
         found = backend.candidates(q, plan, allow, wanted, deadline)
-        if not found and plan.concepts and time.monotonic() < deadline:
+        if not found and plan.concepts:
             plan = fuzzy_words(plan)
             q = backend.compile(plan)
             found = backend.candidates(q, plan, allow, wanted, deadline)

@@ -300,7 +300,10 @@ class WhooshBackend:
         if self.postings is not None and plan.syntax is None and plan.fuzzy is None:
             top = self._top_from_postings(plan, allow, wanted)
         else:
-            collector = _Candidates(wanted, allow, deadline)
+            # Only query language (wildcards, ranges, fuzzy terms typed by the
+            # user) can be hostile; a fuzzy last resort is bounded like it, by work.
+            collector = _Candidates(wanted, allow,
+                                    deadline if plan.syntax is not None else math.inf)
             searcher.search_with_collector(q, collector)
             top = sorted(collector.results().top_n, key=lambda sd: sd[1])
         terms = None

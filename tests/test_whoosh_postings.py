@@ -85,7 +85,7 @@ def test_index_without_postings_is_searched_through_whoosh(tmp_path):
 def test_a_normal_query_does_not_depend_on_the_clock(monkeypatch, default_index, synthetic_path):
     """Plain questions and chat messages give the same hits with no time left at all;
     only query-language input (hostile patterns) is cut by the safety budget."""
-    queries = questions()[:20] + EXTRA
+    queries = questions()[:20] + EXTRA + ["clonsu symptms", "ankel jerkng"]  # fuzzy last resort
     with open_index(synthetic_path) as big:
         chat = [" ".join(p.text.split()[:40]) for p in big.passages()[::211]]
         before = {(i, q): [h.passage.id for h in index.search(q, limit=20)]
