@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Iterator, Optional
 
-import numpy as np
-
 from whoosh import highlight, query as wq
 from whoosh.collectors import TopCollector
 from whoosh.matching import DisjunctionMaxMatcher
@@ -329,13 +327,8 @@ class WhooshBackend:
         Scores as the compiled Whoosh query would, without walking its
         matchers; no deadline: the plan's caps bound the work.
         """
-        postings = self.postings
-        mask = None
-        if allow is not None:
-            mask = np.zeros(postings.doc_count, dtype=bool)
-            mask[np.fromiter(allow, dtype=np.int64, count=len(allow))] = True
         concepts, extra = plan_clauses(plan)
-        return top_documents(postings, concepts, extra, mask, wanted)
+        return top_documents(self.postings, concepts, extra, allow, wanted)
 
     def highlights(self, text: str, stems: set[str]) -> str:
         """``text`` with the words whose stems are in ``stems`` marked ``**so**``."""

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
-import numpy as np
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-__all__ = ["POSTINGS_META", "POSTINGS_DATA", "write_postings", "Postings", "Clause"]
+__all__ = ["POSTINGS_META", "POSTINGS_DATA", "write_postings", "Postings", "Clause",
+           "top_documents"]
 
 POSTINGS_META = "postings.json"
 POSTINGS_DATA = "postings.bin"
@@ -34,7 +34,16 @@ POSTINGS_VERSION = 1
 #: Whoosh's BM25F defaults, which the backend's searcher uses.
 B, K1 = 0.75, 1.2
 _ARRAYS = ("term_starts", "term_pos_starts", "docs", "tfs", "positions", "lengths")
-_LENGTHS = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
+_lengths: list = []  # Whoosh's byte codes decoded, as a numpy array (made on first use)
+
+
+def _np():
+    """numpy, imported on first use: importing the library does not load it."""
+    import numpy
+
+    if not _lengths:
+        _lengths.append(numpy.array([byte_to_length(i) for i in range(256)], dtype=numpy.float64))
+    return numpy
 
 
 def write_postings(folder: Path, doc_fields: Sequence[dict[str, str]], fields: Sequence[str],
@@ -46,6 +55,7 @@ def write_postings(folder: Path, doc_fields: Sequence[dict[str, str]], fields: S
     index mode. Values repeated across documents (titles, section names) are
     analysed once.
     """
+    np = _np()
     meta: dict = {"version": POSTINGS_VERSION, "doc_count": len(doc_fields), "fields": {}}
     with open(folder / POSTINGS_DATA, "wb") as out:
         for field in fields:
@@ -69,6 +79,7 @@ def write_postings(folder: Path, doc_fields: Sequence[dict[str, str]], fields: S
 
 def _field_postings(values: Sequence[str], analyse, cache: bool):
     """One field's postings arrays, its terms in id order and its total length."""
+    np = _np()
     ids: dict[str, int] = {}
     tids, docs, poss = array("I"), array("I"), array("I")
     lengths = np.zeros(len(values), dtype=np.uint8)
@@ -126,6 +137,7 @@ class Clause:
 
 class _Field:
     def __init__(self, meta: dict, data: np.ndarray, doc_count: int):
+        np = _np()
         self.terms_list = meta["terms"]
         self._terms: Optional[dict[str, int]] = None
         for name, (offset, dtype, count) in meta["arrays"].items():
@@ -152,6 +164,7 @@ class Postings:
     @classmethod
     def open(cls, folder: Path) -> Optional["Postings"]:
         """The postings of ``folder``, or None when it has none of this layout."""
+        np = _np()
         try:
             meta = json.loads((folder / POSTINGS_META).read_text("utf-8"))
             if meta.get("version") != POSTINGS_VERSION:
@@ -184,6 +197,7 @@ class _Query:
         return self._terms[key]
 
     def _score_term(self, field: str, stem: str):
+        np = _np()
         f = self.p.fields.get(field)
         tid = f.term_id(stem) if f is not None else None
         if tid is None:
@@ -191,7 +205,7 @@ class _Query:
         a, b = int(f.term_starts[tid]), int(f.term_starts[tid + 1])
         docs = f.docs[a:b]
         tf = f.tfs[a:b].astype(np.float64)
-        fl = _LENGTHS[f.lengths[docs]]
+        fl = _lengths[0][f.lengths[docs]]
         # Whoosh: idf = log(N / (df + 1)) + 1, then bm25 in the same order of operations.
         idf = math.log(self.p.doc_count / (len(docs) + 1)) + 1
         scores = idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / f.avg_length)))
@@ -199,6 +213,7 @@ class _Query:
 
     def clause(self, clause: Clause) -> Optional[tuple[np.ndarray, np.ndarray]]:
         """(documents, boosted scores) where the clause matches; a phrase scores as its terms summed."""
+        np = _np()
         found = [self.term(clause.field, s) for s in clause.stems]
         if any(t is None for t in found):
             return None
@@ -219,6 +234,7 @@ class _Query:
         Whoosh's rule for a phrase (``SpanNear2``, ordered, ``mindist=1``): a
         chain of positions p1 < p2 < ... with every step between 1 and slop.
         """
+        np = _np()
         docs = found[0][0]
         for tdocs, _, _ in found[1:]:
             docs = np.intersect1d(docs, tdocs, assume_unique=True)
@@ -242,6 +258,7 @@ class _Query:
     @staticmethod
     def _position_keys(f: _Field, tid: int, stem_docs: np.ndarray, docs: np.ndarray) -> np.ndarray:
         """``document << 32 | position`` for every position of term ``tid`` in ``docs``."""
+        np = _np()
         a = int(f.term_starts[tid])
         tf = f.tfs[a:int(f.term_starts[tid + 1])].astype(np.int64)
         ends = np.cumsum(tf)
@@ -254,7 +271,7 @@ class _Query:
 
 
 def top_documents(p: Postings, concepts: Sequence[Sequence[Sequence[Clause]]],
-                  extra: Sequence[Clause], allow: Optional[np.ndarray], wanted: int
+                  extra: Sequence[Clause], allow: Optional[set[int]], wanted: int
                   ) -> list[tuple[float, int]]:
     """The ``wanted`` best (score, document) pairs, in document order.
 
@@ -263,6 +280,7 @@ def top_documents(p: Postings, concepts: Sequence[Sequence[Sequence[Clause]]],
     clauses; only documents some clause matches count. Equal scores prefer
     the earlier document, as Whoosh's top-N collector does.
     """
+    np = _np()
     q = p.scorer()
     total = np.zeros(p.doc_count)
     matched = np.zeros(p.doc_count, dtype=bool)
@@ -293,7 +311,9 @@ def top_documents(p: Postings, concepts: Sequence[Sequence[Sequence[Clause]]],
             total[found[0]] += found[1]
             matched[found[0]] = True
     if allow is not None:
-        matched &= allow
+        mask = np.zeros(p.doc_count, dtype=bool)
+        mask[np.fromiter(allow, dtype=np.int64, count=len(allow))] = True
+        matched &= mask
     nz = np.flatnonzero(matched)
     scores = total[nz]
     if len(nz) > wanted:
