@@ -47,6 +47,8 @@ MAX_TERMS = 512
 MAX_EXPANDED_POSTINGS = 50_000
 #: A boost (``clonus^3``) is clamped to 0 .. this.
 MAX_BOOST = 100.0
+#: Highlighting remembers the stems of at most this many distinct words.
+MAX_REMEMBERED_STEMS = 100_000
 #: Index words derived from a word typed: at most this many are looked at.
 MAX_DERIVED_LOOKUPS = 256
 
@@ -131,6 +133,7 @@ class WhooshBackend:
         self._searchers_lock = threading.Lock()  # taken only to open a thread's searcher
         self._section_keys: Optional[frozenset[str]] = None
         self.postings = _matching_postings(stored)
+        self._stems: dict[str, Optional[str]] = {}  # words of hits -> stems, for highlighting
 
     # -- searchers ---------------------------------------------------------------
 
@@ -331,11 +334,35 @@ class WhooshBackend:
         return top_documents(self.postings, concepts, extra, allow, wanted)
 
     def highlights(self, text: str, stems: set[str]) -> str:
-        """``text`` with the words whose stems are in ``stems`` marked ``**so**``."""
+        """``text`` with the words whose stems are in ``stems`` marked ``**so**``; "" if none.
+
+        What Whoosh's highlighter gives with a whole-text fragment, without
+        running the analyzer's filters over every word of every hit: each
+        distinct word is stemmed once and remembered.
+        """
         if not stems:
             return ""
-        return highlight.highlight(text, frozenset(stems), self._analyzer,
-                                   highlight.WholeFragmenter(charlimit=None), _Mark(), top=1)
+        pattern = getattr(getattr(self._analyzer, "items", [None])[0], "expression", None)
+        if pattern is None:  # not a regular-expression tokenizer: Whoosh's own highlighter
+            return highlight.highlight(text, frozenset(stems), self._analyzer,
+                                       highlight.WholeFragmenter(charlimit=None), _Mark(), top=1)
+        out, index = [], 0
+        for m in pattern.finditer(text):
+            if self._stem_of(m.group()) in stems:
+                out += (text[index:m.start()], "**", m.group(), "**")
+                index = m.end()
+        return "".join(out) + text[index:] if out else ""
+
+    def _stem_of(self, word: str) -> Optional[str]:
+        """The stem the analyzer makes of one token (None if it drops it), remembered."""
+        found = self._stems.get(word, False)
+        if found is False:
+            made = [t.text for t in self._analyzer(word, mode="query", removestops=False)]
+            found = made[0] if len(made) == 1 else None
+            if len(self._stems) >= MAX_REMEMBERED_STEMS:
+                self._stems.clear()
+            self._stems[word] = found
+        return found
 
 
 def _matching_postings(stored: StoredIndex) -> Optional[Postings]:

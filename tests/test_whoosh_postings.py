@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import math
 
 import pytest
@@ -99,3 +100,22 @@ def test_a_normal_query_does_not_depend_on_the_clock(monkeypatch, default_index,
         assert all(before.values())
         # Query language walks Whoosh's matchers and is still cut by the budget.
         assert big.search("synthetic* OR article*", limit=20) == []
+
+
+def test_highlights_are_whoosh_highlighters_marks(default_index):
+    from whoosh import highlight
+
+    from clonus_index.whoosh_backend import _Mark
+
+    backend = default_index._backend
+    rng = random.Random(5)
+    texts = [p.text for p in default_index.passages()] + [
+        "Dr. Smith's e.g. 3.5 mg/kg ankle-clonus CLONUS Clonus's (clonus) the the", ""]
+    for text in texts:
+        stems = sorted(set(backend.analyse(text))) + ["the", "e.g", "3.5", "absent"]
+        for _ in range(6):
+            pick = set(rng.sample(stems, min(len(stems), rng.randint(1, 5))))
+            expected = highlight.highlight(text, frozenset(pick), backend._analyzer,
+                                           highlight.WholeFragmenter(charlimit=None), _Mark(),
+                                           top=1)
+            assert backend.highlights(text, pick) == expected
