@@ -107,7 +107,9 @@ def _ms(value: float) -> str:
 def _cpu(r: dict) -> str:
     if "short_cpu_median_ms" not in r:
         return "–"
-    return f"{_ms(r['short_cpu_median_ms'])} / {_ms(r['chat_cpu_median_ms'])}"
+    p95 = {k: _ms(r[f"{k}_cpu_p95_ms"]) if f"{k}_cpu_p95_ms" in r else "–" for k in ("short", "chat")}
+    return (f"{_ms(r['short_cpu_median_ms'])} / {p95['short']} ; "
+            f"{_ms(r['chat_cpu_median_ms'])} / {p95['chat']}")
 
 
 def size_table(run: dict) -> str:
@@ -115,7 +117,7 @@ def size_table(run: dict) -> str:
     s = run["systems"]
     out = [f"### {run['passages']:,} passages ({run['articles']:,} generated articles)", "",
            "| system | build s (CPU s) | passages/s | build peak MB | disk peak / final MB | open s "
-           "| short median / p95 ms | chat median / p95 ms | CPU ms median short / chat | searching RSS MB |",
+           "| short median / p95 ms | chat median / p95 ms | CPU ms short median / p95 ; chat median / p95 | searching RSS MB |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in s.items():
         cpu = f" ({r['build_cpu_s']:,.1f})" if "build_cpu_s" in r else ""

@@ -246,6 +246,7 @@ def worker_query(system: str, path: Path, queries_file: Path) -> dict:
             cpu.append((time.thread_time() - c) * 1000)
         result[f"{kind}_median_ms"] = statistics.median(times)
         result[f"{kind}_cpu_median_ms"] = statistics.median(cpu)
+        result[f"{kind}_cpu_p95_ms"] = _percentile(cpu, 0.95)
         result[f"{kind}_p95_ms"] = _percentile(times, 0.95)
     result["rss_mb"] = rss_mb()
     if queries.get("threads"):
