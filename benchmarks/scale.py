@@ -145,6 +145,13 @@ def size_table(run: dict) -> str:
                        f"({ours['qps_workers_2_threads'] / ours['qps_workers_1_thread']:.2f}×; "
                        f"{ours['qps_workers_2_threads'] / ours['qps_1_thread']:.2f}× one thread "
                        f"without workers).")
+        if "cpu_ms_in_process" in ours:
+            pooled = ours["cpu_ms_workers_caller"] + ours["cpu_ms_workers_worker"]
+            out.append(f"CPU per short question: {ours['cpu_ms_in_process']:.1f} ms in-process; "
+                       f"with workers {ours['cpu_ms_workers_caller']:.1f} ms in the caller + "
+                       f"{ours['cpu_ms_workers_worker']:.1f} ms in a worker, so on two idle cores "
+                       f"two threads answer about {2 * ours['cpu_ms_in_process'] / pooled:.2f}× "
+                       f"as many searches as one thread without workers (load-independent).")
     if "load" in run:
         out.append(f"Load average (1 minute) when this size started / ended: "
                    f"{run['load'][0]:.1f} / {run['load'][1]:.1f} (on {os.cpu_count()} CPUs).")

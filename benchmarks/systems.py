@@ -229,6 +229,40 @@ def _throughput(search: Searcher, batch: list[str]) -> tuple[float, float]:
     return one, two
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds a live process has used (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_per_search(search: Searcher, search_pooled: Searcher, pooled, batch: list[str]) -> dict:
+    """CPU ms per search in-process, and with workers in the caller and in the workers.
+
+    Machine load changes wall-clock throughput (more processes get more of a
+    busy machine); CPU time does not: on N idle cores, N threads with
+    workers answer about N * in-process / (caller + worker) times as many
+    searches as one thread without them.
+    """
+    try:
+        pids = list(pooled._pool._executor._processes)
+        workers = sum(_process_cpu(p) for p in pids)
+    except (OSError, AttributeError):
+        return {}
+    t = time.process_time()
+    for q in batch:
+        search_pooled(q, DEPTH)
+    caller = time.process_time() - t
+    worker = sum(_process_cpu(p) for p in pids) - workers
+    t = time.process_time()
+    for q in batch:
+        search(q, DEPTH)
+    alone = time.process_time() - t
+    n = len(batch)
+    return {"cpu_ms_in_process": alone / n * 1000, "cpu_ms_workers_caller": caller / n * 1000,
+            "cpu_ms_workers_worker": worker / n * 1000}
+
+
 def worker_query(system: str, path: Path, queries_file: Path) -> dict:
     """Open, answer every query once after a short warm-up, then one thread against two."""
     queries = json.loads(queries_file.read_text())
@@ -261,7 +295,8 @@ def worker_query(system: str, path: Path, queries_file: Path) -> dict:
                 for q in batch[:4]:
                     search_pooled(q, DEPTH)
                 one, two = _throughput(search_pooled, batch)
-            result.update(qps_workers_1_thread=one, qps_workers_2_threads=two)
+                result.update(qps_workers_1_thread=one, qps_workers_2_threads=two)
+                result.update(_cpu_per_search(search, search_pooled, pooled, batch))
     result["peak_mb"] = peak_rss_mb()
     return result
 
