@@ -179,7 +179,8 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
             raise
         writer.commit()
         ix.close()
-        write_postings(tmp, [_field_values(p) for p in corpus.passages], SIGNAL_FIELDS,
+        write_postings(tmp, [p.id for p in corpus.passages],
+                       [_field_values(p) for p in corpus.passages], SIGNAL_FIELDS,
                        lambda text: ((t.text, t.pos) for t in analyzer(text, positions=True,
                                                                         mode="index")))
         write_articles(tmp / ARTICLES, tmp / ARTICLE_OFFSETS, corpus.articles)

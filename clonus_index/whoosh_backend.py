@@ -369,8 +369,11 @@ def _matching_postings(stored: StoredIndex) -> Optional[Postings]:
     """The generation's postings arrays when they describe exactly its Whoosh index, else None.
 
     An index built before the arrays existed, or whose Whoosh segments were
-    changed after the build (documents added or deleted), is searched
-    through Whoosh's matchers instead: same results, more time.
+    changed after the build (documents added, deleted or renumbered: the
+    counts, field lengths and sampled ids must all agree), is searched
+    through Whoosh's matchers instead: same results, more time. Code that
+    changes a generation's segments keeps the fast path by writing the
+    arrays again for the new numbering (``write_postings``).
     """
     postings = Postings.open(stored.generation)
     if postings is None:
@@ -379,7 +382,9 @@ def _matching_postings(stored: StoredIndex) -> Optional[Postings]:
     try:
         if (reader.has_deletions() or reader.doc_count_all() != postings.doc_count
                 or any(reader.field_length(f) != postings.total_lengths.get(f)
-                       for f in PUBLIC_FIELDS)):
+                       for f in PUBLIC_FIELDS)
+                or any(reader.stored_fields(d).get("id") != i
+                       for d, i in postings.sample_ids.items())):
             return None
     finally:
         reader.close()

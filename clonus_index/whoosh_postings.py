@@ -25,12 +25,12 @@ from typing import Callable, Iterable, Optional, Sequence
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 __all__ = ["POSTINGS_META", "POSTINGS_DATA", "write_postings", "Postings", "Clause",
-           "top_documents"]
+           "top_documents", "sample_documents"]
 
 POSTINGS_META = "postings.json"
 POSTINGS_DATA = "postings.bin"
 #: Bump when the layout changes; an index with another version is searched through Whoosh.
-POSTINGS_VERSION = 1
+POSTINGS_VERSION = 2
 #: Whoosh's BM25F defaults, which the backend's searcher uses.
 B, K1 = 0.75, 1.2
 _ARRAYS = ("term_starts", "term_pos_starts", "docs", "tfs", "positions", "lengths")
@@ -46,17 +46,20 @@ def _np():
     return numpy
 
 
-def write_postings(folder: Path, doc_fields: Sequence[dict[str, str]], fields: Sequence[str],
-                   analyse: Callable[[str], Iterable[tuple[str, int]]]) -> None:
+def write_postings(folder: Path, ids: Sequence[str], doc_fields: Sequence[dict[str, str]],
+                   fields: Sequence[str], analyse: Callable[[str], Iterable[tuple[str, int]]]
+                   ) -> None:
     """Write the postings of ``fields`` for documents numbered in order into ``folder``.
 
-    ``doc_fields`` holds each document's field values exactly as indexed;
-    ``analyse`` yields (stem, position) pairs as the fields' analyzer does in
-    index mode. Values repeated across documents (titles, section names) are
-    analysed once.
+    ``ids`` are the documents' ids and ``doc_fields`` their field values,
+    exactly as indexed, in document-number order; ``analyse`` yields (stem,
+    position) pairs as the fields' analyzer does in index mode. Values
+    repeated across documents (titles, section names) are analysed once.
+    Some documents' ids are kept, so that opening can check the numbering.
     """
     np = _np()
-    meta: dict = {"version": POSTINGS_VERSION, "doc_count": len(doc_fields), "fields": {}}
+    meta: dict = {"version": POSTINGS_VERSION, "doc_count": len(doc_fields), "fields": {},
+                  "sample_ids": {str(d): ids[d] for d in sample_documents(len(ids))}}
     with open(folder / POSTINGS_DATA, "wb") as out:
         for field in fields:
             arrays, terms, total = _field_postings([d[field] for d in doc_fields], analyse,
@@ -75,6 +78,13 @@ def write_postings(folder: Path, doc_fields: Sequence[dict[str, str]], fields: S
         json.dump(meta, fh, ensure_ascii=False, separators=(",", ":"))
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def sample_documents(count: int, samples: int = 17) -> list[int]:
+    """Evenly spread document numbers (first and last included) whose ids are checked."""
+    if count <= 0:
+        return []
+    return sorted({round(i * (count - 1) / (samples - 1)) for i in range(samples)})
 
 
 def _field_postings(values: Sequence[str], analyse, cache: bool):
@@ -160,6 +170,7 @@ class Postings:
         self.doc_count: int = meta["doc_count"]
         self.fields = {name: _Field(m, data, self.doc_count) for name, m in meta["fields"].items()}
         self.total_lengths = {name: m["total_length"] for name, m in meta["fields"].items()}
+        self.sample_ids = {int(d): i for d, i in meta["sample_ids"].items()}
 
     @classmethod
     def open(cls, folder: Path) -> Optional["Postings"]:

@@ -76,6 +76,12 @@ def test_index_without_postings_is_searched_through_whoosh(tmp_path):
     with open_index(path) as index:
         expected = [h.passage.id for h in index.search("synthetic article", limit=20)]
         generation = index._stored.generation
+    meta = json.loads((generation / POSTINGS_META).read_text())
+    renumbered = dict(meta, sample_ids={**meta["sample_ids"], "0": "synthetic-0004-p9"})
+    (generation / POSTINGS_META).write_text(json.dumps(renumbered))
+    with open_index(path) as index:  # arrays that number the passages otherwise are not used
+        assert index._backend.postings is None
+        assert [h.passage.id for h in index.search("synthetic article", limit=20)] == expected
     (generation / POSTINGS_META).unlink()
     (generation / POSTINGS_DATA).unlink()
     with open_index(path) as index:
