@@ -1,7 +1,9 @@
 """The Whoosh backend: compiles a plan into a Whoosh query and fetches the first-stage candidates.
 
-Between planning and re-ranking; with ``index.py`` the only modules that
-import Whoosh. It answers planning's ``Lexicon`` questions from the index's
+Between planning and re-ranking; with ``index.py``, ``whoosh_queries.py``
+and ``whoosh_postings.py`` the only modules that import Whoosh. Plain
+questions are scored over the build's postings arrays (``whoosh_postings``),
+query language and the fuzzy last resort by Whoosh's matchers. It answers planning's ``Lexicon`` questions from the index's
 terms, parses query-language input with every expansion bounded before any
 matcher is built, and returns the top BM25F matches with their stored
 signals, read only for those matches. Each thread gets its own searcher.
@@ -12,14 +14,11 @@ from __future__ import annotations
 import json
 import math
 import threading
-import time
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Iterator, Optional
 
 from whoosh import highlight, query as wq
-from whoosh.collectors import TopCollector
-from whoosh.matching import DisjunctionMaxMatcher
 from whoosh.fields import Schema
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.scoring import BM25F
@@ -29,6 +28,8 @@ from .models import Passage
 from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan
 from .ranking import Candidate, Signals
 from .whoosh_postings import Clause, Postings, top_documents
+from .whoosh_queries import (MAX_BOOST, BestForm, Candidates, Mark, clamped_boost, clause_query,
+                             lift_nots)
 
 __all__ = ["WhooshBackend", "PUBLIC_FIELDS", "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE",
            "MAX_QUERY_TERMS", "MAX_TERMS", "MAX_EXPANDED_POSTINGS", "MAX_BOOST"]
@@ -45,71 +46,10 @@ MAX_QUERY_TERMS = 64
 MAX_TERMS = 512
 #: ... whose postings (passages per term, summed) stay under this.
 MAX_EXPANDED_POSTINGS = 50_000
-#: A boost (``clonus^3``) is clamped to 0 .. this.
-MAX_BOOST = 100.0
 #: Highlighting remembers the stems of at most this many distinct words.
 MAX_REMEMBERED_STEMS = 100_000
 #: Index words derived from a word typed: at most this many are looked at.
 MAX_DERIVED_LOOKUPS = 256
-
-
-class _Mark(highlight.Formatter):
-    """Marks matched terms as ``**term**``: readable as is, easy to colour."""
-
-    between = ""
-
-    def format_token(self, text, token, replace=False):
-        return f"**{highlight.get_text(text, token, replace)}**"
-
-
-class _Candidates(TopCollector):
-    """The top ``limit`` matches among the allowed documents, collected until a deadline.
-
-    Filtering here rather than in the query keeps Whoosh's block-quality
-    skipping (which ``Require`` with a top-N collector trips over) out of it;
-    at the deadline collection stops and keeps what it has. Nothing counts
-    every match. Block-quality skipping and matcher replacement are off: with
-    BM25F and DisMax they drop real top matches (the best of 20,000 passages
-    missing from the top 50 but not from the top 100), and the top N must be
-    exact for pages to follow each other. The plan's caps bound what is scored.
-    """
-
-    def __init__(self, limit: int, allow: Optional[set[int]], deadline: float):
-        super().__init__(limit=limit, usequality=False, replace=0)
-        self._allow = allow
-        self._deadline = deadline
-
-    def matches(self):
-        allow = self._allow
-        for n, sub_docnum in enumerate(super().matches()):
-            if not n % 64 and time.monotonic() > self._deadline:
-                return
-            if allow is None or self.offset + sub_docnum in allow:
-                yield sub_docnum
-
-
-class _BestFormMatcher(DisjunctionMaxMatcher):
-    """A document's score is its best sub-matcher's score *for that document*.
-
-    Whoosh's ``DisjunctionMaxMatcher.score`` takes the maximum of both
-    sides' current scores even when one side sits on another document, so
-    a passage could score a synonym it does not contain.
-    """
-
-    def score(self):
-        a, b = self.a, self.b
-        if not a.is_active() or (b.is_active() and b.id() < a.id()):
-            return b.score()
-        if not b.is_active() or a.id() < b.id():
-            return a.score()
-        return max(a.score(), b.score())
-
-
-class _BestForm(wq.DisjunctionMax):
-    """The maximum of the forms' scores, matched by ``_BestFormMatcher``."""
-
-    def _matcher(self, subs, searcher, context):
-        return self._tree_matcher(subs, _BestFormMatcher, searcher, context, None)
 
 
 @dataclass
@@ -221,12 +161,12 @@ class WhooshBackend:
             return wq.NullQuery
         parts = []
         for forms in concepts:
-            ors = [wq.Or([_clause_query(c) for c in clauses]) for clauses in forms]
+            ors = [wq.Or([clause_query(c) for c in clauses]) for clauses in forms]
             if not ors:
                 parts.append(wq.NullQuery)
             else:
-                parts.append(ors[0] if len(ors) == 1 else _BestForm(ors))
-        parts.extend(_clause_query(c) for c in extra)
+                parts.append(ors[0] if len(ors) == 1 else BestForm(ors))
+        parts.extend(clause_query(c) for c in extra)
         return wq.Or(parts)
 
     def _parse_syntax(self, query: str):
@@ -244,7 +184,7 @@ class WhooshBackend:
             parsed = parser.parse(query)
         except Exception:  # malformed syntax: search its words instead
             return None
-        parsed = _lift_nots(self._bounded(parsed, _Budget())).normalize()
+        parsed = lift_nots(self._bounded(parsed, _Budget())).normalize()
         if parsed is wq.NullQuery or not list(parsed.iter_all_terms()):
             return None
         return parsed
@@ -263,7 +203,7 @@ class WhooshBackend:
         if isinstance(q, wq.Every):
             return wq.NullQuery
         if hasattr(q, "boost"):
-            q.boost = _clamped_boost(q.boost)
+            q.boost = clamped_boost(q.boost)
         if not q.is_leaf():
             return q.apply(lambda child: self._bounded(child, budget))
         if budget.leaves <= 0 or budget.terms <= 0:
@@ -306,7 +246,7 @@ class WhooshBackend:
         else:
             # Only query language (wildcards, ranges, fuzzy terms typed by the
             # user) can be hostile; a fuzzy last resort is bounded like it, by work.
-            collector = _Candidates(wanted, allow,
+            collector = Candidates(wanted, allow,
                                     deadline if plan.syntax is not None else math.inf)
             searcher.search_with_collector(q, collector)
             top = sorted(collector.results().top_n, key=lambda sd: sd[1])
@@ -348,7 +288,7 @@ class WhooshBackend:
         pattern = getattr(getattr(self._analyzer, "items", [None])[0], "expression", None)
         if pattern is None:  # not a regular-expression tokenizer: Whoosh's own highlighter
             return highlight.highlight(text, frozenset(stems), self._analyzer,
-                                       highlight.WholeFragmenter(charlimit=None), _Mark(), top=1)
+                                       highlight.WholeFragmenter(charlimit=None), Mark(), top=1)
         out, index = [], 0
         for m in pattern.finditer(text):
             if self._stem_of(m.group()) in stems:
@@ -416,36 +356,5 @@ def plan_clauses(plan: Plan) -> tuple[list[list[list[Clause]]], list[Clause]]:
     return concepts, extra
 
 
-def _clause_query(c: Clause):
-    if len(c.stems) == 1:
-        return wq.Term(c.field, c.stems[0], boost=c.boost)
-    return wq.Phrase(c.field, list(c.stems), slop=c.slop, boost=c.boost)
-
-
-def _clamped_boost(boost) -> float:
-    """A boost as a finite number in 0 .. ``MAX_BOOST`` (``clonus^1e400`` is inf)."""
-    if not isinstance(boost, (int, float)) or math.isnan(boost):
-        return 1.0
-    return min(max(float(boost), 0.0), MAX_BOOST)
-
-
 def _text(term) -> str:
     return term.decode("utf-8") if isinstance(term, bytes) else term
-
-
-def _lift_nots(q):
-    """Make "a b NOT c" mean (a OR b) AND NOT c, as people read it.
-
-    With an OR default group Whoosh would otherwise read it as a OR b OR
-    (NOT c), which matches nearly every passage.
-    """
-    if isinstance(q, wq.Or):
-        nots = [c for c in q.subqueries if isinstance(c, wq.Not)]
-        rest = [_lift_nots(c) for c in q.subqueries if not isinstance(c, wq.Not)]
-        if nots and rest:
-            kept = rest[0] if len(rest) == 1 else wq.Or(rest)
-            dropped = nots[0].query if len(nots) == 1 else wq.Or([n.query for n in nots])
-            return wq.AndNot(kept, dropped)
-    if not q.is_leaf():
-        return q.apply(_lift_nots)
-    return q

@@ -20,9 +20,12 @@ import os
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence
 
 from whoosh.util.numeric import byte_to_length, length_to_byte
+
+if TYPE_CHECKING:  # imported on first use (see ``_np``)
+    import numpy as np
 
 __all__ = ["POSTINGS_META", "POSTINGS_DATA", "write_postings", "Postings", "Clause",
            "top_documents", "sample_documents"]

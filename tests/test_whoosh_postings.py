@@ -111,7 +111,7 @@ def test_a_normal_query_does_not_depend_on_the_clock(monkeypatch, default_index,
 def test_highlights_are_whoosh_highlighters_marks(default_index):
     from whoosh import highlight
 
-    from clonus_index.whoosh_backend import _Mark
+    from clonus_index.whoosh_queries import Mark
 
     backend = default_index._backend
     rng = random.Random(5)
@@ -122,6 +122,6 @@ def test_highlights_are_whoosh_highlighters_marks(default_index):
         for _ in range(6):
             pick = set(rng.sample(stems, min(len(stems), rng.randint(1, 5))))
             expected = highlight.highlight(text, frozenset(pick), backend._analyzer,
-                                           highlight.WholeFragmenter(charlimit=None), _Mark(),
+                                           highlight.WholeFragmenter(charlimit=None), Mark(),
                                            top=1)
             assert backend.highlights(text, pick) == expected
