@@ -125,3 +125,18 @@ def test_highlights_are_whoosh_highlighters_marks(default_index):
                                            highlight.WholeFragmenter(charlimit=None), Mark(),
                                            top=1)
             assert backend.highlights(text, pick) == expected
+
+
+def test_an_updated_index_is_searched_through_whoosh_until_rebuilt(tmp_path):
+    from clonus_index import build_index
+
+    from conftest import SEED
+
+    path = tmp_path / "index"
+    with build_index([SEED], path) as index:
+        assert index._backend.postings is not None
+        index.add([DATA / "shingles.txt"])  # new segments: the arrays no longer describe them
+        assert index._backend.postings is None
+        hits = index.search("shingles rash", limit=3)
+        assert hits and all("shingles" in h.passage.article.id for h in hits)
+        assert index.search("what causes clonus")[0].passage.article.id != "shingles"
