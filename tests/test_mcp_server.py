@@ -107,7 +107,7 @@ def test_a_missing_index_fails_with_one_line(tmp_path):
     import subprocess
     done = subprocess.run([sys.executable, "-c", "from clonus_index.cli import main; main()",
                            "mcp", "--index", str(tmp_path / "none")],
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith(f"Error: {tmp_path / 'none'}: no index here")
     assert len(done.stderr.splitlines()) == 1
