@@ -214,13 +214,16 @@ class Index:
         wanted = max(CANDIDATES, offset + limit)
         found = backend.candidates(q, plan, allow, wanted, deadline)
         if not found and plan.concepts and time.monotonic() < deadline:
-            plan = fuzzy_words(plan)
-            q = backend.compile(plan)
-            found = backend.candidates(q, plan, allow, wanted, deadline)
+            fuzzy = fuzzy_words(plan)
+            fuzzy_q = backend.compile(fuzzy)
+            if backend.searchable(fuzzy_q):  # else explain shows the words searched
+                plan, q = fuzzy, fuzzy_q
+                found = backend.candidates(q, plan, allow, wanted, deadline)
         ranked = _rank(found, plan)[offset:offset + limit]
-        hits = [self._hit(backend, rank, score, c, plan, str(q), explain)
+        parsed = backend.describe(q)
+        hits = [self._hit(backend, rank, score, c, plan, parsed, explain)
                 for rank, (score, c) in enumerate(ranked, offset + 1)]
-        return Results(hits, query, plan.corrected, str(q), section, article, offset)
+        return Results(hits, query, plan.corrected, parsed, section, article, offset)
 
     def _allowed(self, backend: WhooshBackend, section: Optional[str],
                  article: Optional[str]) -> Optional[set[int]]:

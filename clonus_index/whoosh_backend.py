@@ -47,6 +47,8 @@ MAX_EXPANDED_POSTINGS = 50_000
 MAX_BOOST = 100.0
 #: Index words derived from a word typed: at most this many are looked at.
 MAX_DERIVED_LOOKUPS = 256
+#: What explain shows for a query with no term left to search.
+NOTHING_TO_SEARCH = "nothing to search (stop words and patterns without a letter match nothing)"
 
 
 class _Mark(highlight.Formatter):
@@ -301,6 +303,16 @@ class WhooshBackend:
                            if t in (words if f == "words" else signals.stems.get(f, ()))}
             found.append(Candidate(docnum, score, signals, matched))
         return found
+
+    def searchable(self, q) -> bool:
+        """True when ``q`` has a term left to search."""
+        return q is not None and bool(list(q.iter_all_terms()))
+
+    def describe(self, q) -> str:
+        """``q`` as text for explain; a query with no term left says so."""
+        if not self.searchable(q):
+            return NOTHING_TO_SEARCH
+        return str(q.normalize()) if any(leaf is wq.NullQuery for leaf in q.leaves()) else str(q)
 
     def highlights(self, text: str, stems: set[str]) -> str:
         """``text`` with the words whose stems are in ``stems`` marked ``**so**``."""

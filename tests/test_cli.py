@@ -70,6 +70,24 @@ def test_search_explain(runner):
     assert "outlook" in data["parsed_query"] and "explanation" in data["hits"][0]
 
 
+@pytest.mark.parametrize("query", ["the and of", "*", "((("])
+def test_search_explain_says_when_nothing_was_left_to_search(runner, query):
+    # Stop words only, a pattern without a letter, syntax that yields nothing.
+    result = run(runner, "search", query, "--explain")
+    assert result.stderr.splitlines()[0] == ("Parsed query: nothing to search (stop words and "
+                                             "patterns without a letter match nothing)")
+    data = json.loads(run(runner, "search", query, "--explain", "--json").stdout)
+    assert data["parsed_query"].startswith("nothing to search") and data["hits"] == []
+
+
+@pytest.mark.parametrize("query, stem", [("qwxzzy", "qwxzzi"), ("title:*", "titl")])
+def test_search_explain_shows_the_words_searched_when_no_near_spelling_exists(runner, query, stem):
+    # An unknown word, or syntax that yields nothing and is searched as words:
+    # the words' stems were searched, and no index word is near them.
+    result = run(runner, "search", query, "--explain")
+    assert f"Parsed query: ((text:{stem} OR " in result.stderr and "NullQuery" not in result.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["search", ""], "Error: query is empty; type some words to search for"),
     (["search", "  "], "Error: query is empty; type some words to search for"),
