@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ MAX_EXPANDED_POSTINGS = 50_000
 MAX_BOOST = 100.0
 #: Index words derived from a word typed: at most this many are looked at.
 MAX_DERIVED_LOOKUPS = 256
+_STARS = re.compile(r"\*{2,}")
 #: What explain shows for a query with no term left to search.
 NOTHING_TO_SEARCH = "nothing to search (stop words and patterns without a letter match nothing)"
 
@@ -219,6 +221,8 @@ class WhooshBackend:
         parser = MultifieldParser(list(PUBLIC_FIELDS), schema, fieldboosts=FIELD_BOOSTS,
                                   group=OrGroup)
         parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped below
+        # "**" is one "*" to a reader; Whoosh's parser splits "**nus" and "c**s" apart.
+        query = _STARS.sub("*", query)
         # Parsing costs time in proportion to the text: only the words that
         # can be kept (see ``_bounded``) are parsed.
         words = query.split()

@@ -140,6 +140,17 @@ def test_a_question_mark_is_punctuation_not_a_wildcard(default_index):
     assert with_mark[0].explanation["intents"] == ["Diagnosis"]
 
 
+@pytest.mark.parametrize("one, repeated", [("*nus", "**nus"), ("c*s", "c**s"),
+                                           ("clo*", "clo***"), ("text:*nus", "text:***nus"),
+                                           ("sp*m AND cl*s", "sp**m AND cl****s")])
+def test_repeated_stars_are_one_wildcard(default_index, one, repeated):
+    single = default_index.search(one, explain=True)
+    assert single and all("*" not in t for h in single for t in h.matched_terms)
+    many = default_index.search(repeated, explain=True)
+    assert many.parsed == single.parsed
+    assert [h.passage.id for h in many] == [h.passage.id for h in single]
+
+
 def test_english_words_the_index_lacks_are_not_corrected(default_index):
     hits = default_index.search("do clonus jerks happen in a regular beat", explain=True)
     assert hits.corrected_query is None  # "beat" stays "beat", not "heat"
