@@ -12,7 +12,6 @@ import functools
 from typing import Annotated, Optional
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
@@ -36,16 +35,21 @@ def _result(text: str, data: dict) -> CallToolResult:
 
 
 def _tool_errors(func):
-    """The library's one-line errors become tool errors the model can read and act on."""
+    """The library's one-line errors become tool errors the model can read and act on.
+
+    The error result carries the library's message as it is: raised as a
+    ``ToolError``, the SDK would put "Error executing tool NAME: " before it.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except (ClonusIndexError, ValueError) as exc:
-            raise ToolError(str(exc)) from None
+            message = str(exc)
         except KeyError as exc:
-            raise ToolError(str(exc.args[0]) if exc.args else str(exc)) from None
+            message = str(exc.args[0]) if exc.args else str(exc)
+        return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
     return wrapper
 

@@ -77,14 +77,15 @@ def test_search_filters_and_corrects(answers):
 
 
 @pytest.mark.parametrize("call, message", [
-    ("bad section", "search: unknown section 'Cures'; choose one of: Symptoms, Causes, Diagnosis, "
+    ("bad section", "unknown section 'Cures'; choose one of: Symptoms, Causes, Diagnosis, "
                     "Treatment, Outlook"),
-    ("blank", "search: query is empty; type some words to search for"),
-    ("no passage", "get_passage: no passage with id 'nope'; list ids with: clonus-index passages"),
+    ("blank", "query is empty; type some words to search for"),
+    ("no passage", "no passage with id 'nope'; list ids with: clonus-index passages"),
 ])
-def test_bad_calls_are_tool_errors_with_the_cli_message(answers, call, message):
-    result = answers[call]  # the SDK names the tool before the message
-    assert result.is_error and text_of(result) == f"Error executing tool {message}"
+def test_bad_calls_are_tool_errors_with_the_library_message(answers, call, message):
+    result = answers[call]  # the library's one line, as the CLI and HTTP service say it
+    assert result.is_error and text_of(result) == message
+    assert result.structured_content is None
 
 
 def test_arguments_outside_the_schema_are_refused(answers):
