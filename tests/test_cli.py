@@ -172,6 +172,29 @@ def test_build_errors(runner, tmp_path):
     assert result.exit_code == 2 and "--index PATH" in result.stderr
 
 
+@pytest.mark.parametrize("copies, workers", [(3, "1"), (17, "2")], ids=["serial", "pool"])
+def test_one_bad_file_in_a_folder_stops_the_build_and_leaves_the_index_as_it_was(
+        runner, tmp_path, seed_path, monkeypatch, copies, workers):
+    index = tmp_path / "ix"
+    assert runner.invoke(cli, ["build", str(seed_path), "--index", str(index)]).exit_code == 0
+    before = sorted(p.name for p in index.iterdir()), (index / "CURRENT").read_text()
+    answer = run(runner, "search", "botox", "--index", str(index), "--json").stdout
+    sources = tmp_path / "src"
+    sources.mkdir()
+    for i in range(copies):
+        shutil.copy(seed_path, sources / f"article-{i:02d}.txt")
+    bad = sources / "article-01b.txt"
+    bad.write_bytes("Café au lait.".encode("latin-1"))
+    monkeypatch.setenv("CLONUS_INDEX_WORKERS", workers)
+    result = runner.invoke(cli, ["build", str(sources), "--index", str(index)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {bad}: not UTF-8 text (bad byte at offset 3); re-save it as UTF-8")
+    assert "Traceback" not in result.stderr
+    assert (sorted(p.name for p in index.iterdir()), (index / "CURRENT").read_text()) == before
+    assert run(runner, "search", "botox", "--index", str(index), "--json").stdout == answer
+
+
 def test_ingest_refuses_one_file_for_passages_and_articles(runner, tmp_path, seed_path):
     out = tmp_path / "out.jsonl"
     result = runner.invoke(cli, ["ingest", str(seed_path), "--out", str(out), "--articles", str(out)])
