@@ -289,11 +289,13 @@ class Index:
         wanted = max(CANDIDATES, offset + limit)
         found = backend.candidates(q, plan, allow, wanted, deadline)
         if not found and plan.concepts:
-            plan = fuzzy_words(plan)
-            q = backend.compile(plan)
-            found = backend.candidates(q, plan, allow, wanted, deadline)
+            fuzzy = fuzzy_words(plan)
+            fuzzy_q = backend.compile(fuzzy)
+            if backend.searchable(fuzzy_q):  # else explain shows the words searched
+                plan, q = fuzzy, fuzzy_q
+                found = backend.candidates(q, plan, allow, wanted, deadline)
         ranked = _rank(found, plan)
-        parsed = str(q)
+        parsed = backend.describe(q)
 
         def hit(rank: int, explain: bool = explain) -> Hit:  # the lexical ranking's hit at rank
             score, candidate = ranked[rank - 1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from dataclasses import dataclass
 from itertools import islice
@@ -50,6 +51,9 @@ MAX_EXPANDED_POSTINGS = 50_000
 MAX_REMEMBERED_STEMS = 100_000
 #: Index words derived from a word typed: at most this many are looked at.
 MAX_DERIVED_LOOKUPS = 256
+_STARS = re.compile(r"\*{2,}")
+#: What explain shows for a query with no term left to search.
+NOTHING_TO_SEARCH = "nothing to search (stop words and patterns without a letter match nothing)"
 
 
 @dataclass
@@ -186,6 +190,8 @@ class WhooshBackend:
         parser = MultifieldParser(list(PUBLIC_FIELDS), schema, fieldboosts=FIELD_BOOSTS,
                                   group=OrGroup)
         parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped below
+        # "**" is one "*" to a reader; Whoosh's parser splits "**nus" and "c**s" apart.
+        query = _STARS.sub("*", query)
         # Parsing costs time in proportion to the text: only the words that
         # can be kept (see ``_bounded``) are parsed.
         words = query.split()
@@ -286,6 +292,16 @@ class WhooshBackend:
         """
         concepts, extra = plan_clauses(plan)
         return top_documents(self.postings, concepts, extra, allow, wanted)
+
+    def searchable(self, q) -> bool:
+        """True when ``q`` has a term left to search."""
+        return q is not None and bool(list(q.iter_all_terms()))
+
+    def describe(self, q) -> str:
+        """``q`` as text for explain; a query with no term left says so."""
+        if not self.searchable(q):
+            return NOTHING_TO_SEARCH
+        return str(q.normalize()) if any(leaf is wq.NullQuery for leaf in q.leaves()) else str(q)
 
     def highlights(self, text: str, stems: set[str]) -> str:
         """``text`` with the words whose stems are in ``stems`` marked ``**so**``; "" if none.
