@@ -21,8 +21,9 @@ from whoosh import query as wq
 from .index import FIELD_BOOSTS, make_schema
 from .opensearch_store import WHOOSH_K1, similarity
 from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan, searched_forms
+from .whoosh_queries import clamped_boost as _clamped_boost, lift_nots
 from .whoosh_backend import (MAX_EXPANSIONS, MAX_FUZZY_DISTANCE, MAX_TERMS, PUBLIC_FIELDS,
-                             _clamped_boost, _lift_nots, parse_query_language)
+                             parse_query_language)
 
 __all__ = ["Statistics", "compile_plan", "parse_syntax", "query_terms", "MATCH_NONE"]
 
@@ -127,7 +128,7 @@ def parse_syntax(query: str):
     parsed = parse_query_language(query, make_schema())
     if parsed is None:
         return None
-    parsed = _lift_nots(parsed).normalize()
+    parsed = lift_nots(parsed).normalize()
     if parsed is wq.NullQuery or not any(True for _ in parsed.leaves()):
         return None
     return parsed

@@ -26,17 +26,20 @@ from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
 from .query import MAX_RESULTS, synonym_table, validate
 from .ranking import Candidate, explanation, matched_terms, rerank
+from .search_pool import MAX_WORKERS, SearchPool
 from .updating import BUNDLED_MESSAGE, Update, build_sources
 from .whoosh_backend import (MAX_BOOST, MAX_EXPANDED_POSTINGS, MAX_EXPANSIONS, MAX_FUZZY_DISTANCE,
                              MAX_QUERY_TERMS, MAX_TERMS, WhooshBackend)
 
 __all__ = ["Index", "Results", "open_index", "build_index", "search", "SEARCH_SECONDS",
            "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE", "MAX_QUERY_TERMS", "MAX_TERMS",
-           "MAX_EXPANDED_POSTINGS", "MAX_BOOST", "MAX_RESULTS", "DEFAULT_LIMIT", "CANDIDATES"]
+           "MAX_EXPANDED_POSTINGS", "MAX_BOOST", "MAX_RESULTS", "DEFAULT_LIMIT", "CANDIDATES",
+           "MAX_WORKERS"]
 
-#: A search stops collecting after this long and returns what it has: a
-#: safety net for hostile input; the caps on terms and postings bound an
-#: ordinary search first, so its answer does not depend on machine load.
+#: A query-language search stops collecting after this long and returns what
+#: it has: a safety net for hostile input. Plain questions (and their fuzzy
+#: last resort) are bounded by the caps on terms and postings alone, so their
+#: answer never depends on machine load.
 SEARCH_SECONDS = 2.0
 #: How many first-stage candidates the re-ranking looks at. When a page
 #: reaches further, the hits after these keep their first-stage order, so
@@ -87,9 +90,11 @@ class Index:
     serves any number of threads at once (each thread searches with its own
     searcher); :meth:`refresh` switches to a newer build. The same class
     serves a Whoosh folder and an OpenSearch index: only its backend differs.
+    With ``workers=N`` a Whoosh index's searches run in N worker processes
+    (see ``search_pool``), so that threads searching at once use several cores.
     """
 
-    def __init__(self, backend: Backend | StoredIndex, bundled: bool = False):
+    def __init__(self, backend: Backend | StoredIndex, bundled: bool = False, workers: int = 0):
         self._bundled = bundled  # the bundled article's index: rebuilt, never updated
         self._closed = False
         self._refresh_lock = threading.Lock()
@@ -97,6 +102,14 @@ class Index:
         if isinstance(backend, StoredIndex):
             backend = WhooshBackend(backend)
         self._backend: Backend = backend
+        self._pool: Optional[SearchPool] = None
+        if workers and isinstance(backend, WhooshBackend):
+            try:
+                self._pool = SearchPool(backend.stored.path, workers,
+                                        backend.stored.generation.name)
+            except BaseException:
+                self._backend.close()
+                raise
         self._vectors = GenerationVectors()
 
     @property
@@ -139,6 +152,8 @@ class Index:
         """Release the index files. Searching a closed index raises ``IndexStateError``."""
         with self._refresh_lock:
             self._closed = True
+            if self._pool is not None:
+                self._pool.close()
             for backend in [self._backend, *self._retired]:
                 backend.close()
             self._retired.clear()
@@ -271,6 +286,10 @@ class Index:
         query = validate(query, limit, offset)
         self._check_open()
         backend = self._backend  # one generation for the whole search, even if refreshed
+        if self._pool is not None:
+            return self._pool.search(backend.generation, query, dict(
+                limit=limit, section=section, explain=explain, offset=offset, article=article,
+                semantic=semantic))
         store = self._vector_store(backend, semantic)
         allow = self._allowed(backend, section, article)
         abbreviations, synonyms = backend.meta["abbreviations"], _synonyms()
@@ -283,10 +302,12 @@ class Index:
             q = backend.compile(plan)
         wanted = max(CANDIDATES, offset + limit)
         found = backend.candidates(q, plan, allow, wanted, deadline)
-        if not found and plan.concepts and time.monotonic() < deadline:
-            plan = fuzzy_words(plan)
-            q = backend.compile(plan)
-            found = backend.candidates(q, plan, allow, wanted, deadline)
+        if not found and plan.concepts:
+            fuzzy = fuzzy_words(plan)
+            fuzzy_q = backend.compile(fuzzy)
+            if backend.searchable(fuzzy_q):  # else explain shows the words searched
+                plan, q = fuzzy, fuzzy_q
+                found = backend.candidates(q, plan, allow, wanted, deadline)
         ranked = _rank(found, plan)
         parsed = backend.describe(q)
 
@@ -351,8 +372,15 @@ def _synonyms() -> dict[str, tuple[str, ...]]:
 # Module-level entry points
 # ---------------------------------------------------------------------------
 
-def open_index(path: Optional[str | Path] = None) -> Index:
+def open_index(path: Optional[str | Path] = None, workers: int = 0) -> Index:
     """Open a built index, or with no path the bundled clonus article's index.
+
+    With ``workers=N`` (1 to ``MAX_WORKERS``) searches run in N worker
+    processes that each open the same generation read-only: threads that
+    search one ``Index`` at once then use up to N cores. The default, 0,
+    searches in the calling thread. Scripts that use workers must guard
+    their entry point with ``if __name__ == "__main__":`` (they are started
+    with ``spawn``).
 
     The bundled index is built on first use into the user cache
     (``$XDG_CACHE_HOME/clonus_index``; ``CLONUS_INDEX_DIR`` overrides) and
@@ -361,11 +389,11 @@ def open_index(path: Optional[str | Path] = None) -> Index:
     (the ``opensearch`` extra), with the same methods.
     """
     if path is None:
-        return Index(bundled_index(), bundled=True)
+        return Index(bundled_index(), bundled=True, workers=workers)
     if opensearch_connection.is_opensearch_url(path):
         from .opensearch_backend import OpenSearchBackend
         return Index(OpenSearchBackend.open(path))
-    return Index(read_index(path))
+    return Index(read_index(path), workers=workers)
 
 
 def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
