@@ -77,6 +77,9 @@ class Backend(Lexicon, Protocol):
     def compile(self, plan: Plan) -> Any:
         """The engine's query for a plan; None when query-language input yields nothing."""
 
+    def searchable(self, q: Any) -> bool:
+        """True when a compiled query has something left to search."""
+
     def describe(self, q: Any) -> str:
         """A compiled query as text (``--explain``'s parsed query)."""
 

@@ -283,6 +283,9 @@ class OpenSearchBackend:
         from .opensearch_update import remove_articles
         return _update(remove_articles(self.location, article_ids))
 
+    def searchable(self, q: Optional[dict[str, Any]]) -> bool:
+        return q is not None and q != MATCH_NONE
+
     def describe(self, q: Optional[dict[str, Any]]) -> str:
         return json.dumps(q, separators=(",", ":"))
 
