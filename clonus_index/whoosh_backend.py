@@ -208,20 +208,8 @@ class WhooshBackend:
 
     def _parse_syntax(self, query: str):
         """Parse query-language input over the public fields; None if it yields nothing."""
-        schema = Schema(**{name: self._schema[name] for name in PUBLIC_FIELDS})
-        parser = MultifieldParser(list(PUBLIC_FIELDS), schema, fieldboosts=FIELD_BOOSTS,
-                                  group=OrGroup)
-        parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped below
-        # "**" is one "*" to a reader; Whoosh's parser splits "**nus" and "c**s" apart.
-        query = _STARS.sub("*", query)
-        # Parsing costs time in proportion to the text: only the words that
-        # can be kept (see ``_bounded``) are parsed.
-        words = query.split()
-        if len(words) > MAX_QUERY_TERMS:
-            query = " ".join(words[:MAX_QUERY_TERMS])
-        try:
-            parsed = parser.parse(query)
-        except Exception:  # malformed syntax: search its words instead
+        parsed = parse_query_language(query, self._schema)
+        if parsed is None:  # malformed syntax: search its words instead
             return None
         parsed = lift_nots(self._bounded(parsed, _Budget())).normalize()
         if parsed is wq.NullQuery or not list(parsed.iter_all_terms()):
@@ -381,7 +369,10 @@ def parse_query_language(query: str, schema: Schema):
                               Schema(**{name: schema[name] for name in PUBLIC_FIELDS}),
                               fieldboosts=FIELD_BOOSTS, group=OrGroup)
     parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped later
+    # "**" is one "*" to a reader; Whoosh's parser splits "**nus" and "c**s" apart.
     query = _STARS.sub("*", query)
+    # Parsing costs time in proportion to the text: only the words that can
+    # be kept (see ``WhooshBackend._bounded``) are parsed.
     words = query.split()
     if len(words) > MAX_QUERY_TERMS:
         query = " ".join(words[:MAX_QUERY_TERMS])
