@@ -50,7 +50,7 @@ __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "writ
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: BM25F field weights: a term in a (sub)section heading says more about a
 #: passage than the same term in its running text; the title says least,
 #: because every passage of an article shares it.

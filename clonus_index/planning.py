@@ -98,6 +98,9 @@ class Plan:
     fuzzy: Optional[tuple[str, ...]] = None
     section: Optional[str] = None
     article: Optional[str] = None
+    #: Which concepts (by position) name the topic of some candidate's article;
+    #: set by the re-ranking once the candidates are known (``ranking.with_topics``).
+    topics: frozenset[int] = frozenset()
 
 
 def make_plan(query: str, lexicon: Lexicon, abbreviations: dict[str, str],

@@ -109,6 +109,7 @@ class Concept:
     alternatives: tuple[str, ...] = ()  # synonyms and expansions, phrases allowed
     corrected: Optional[str] = None  # a spelling correction, when the word is unknown
     count: int = 1  # how often the query says it: a word said twice matters more
+    context: bool = False  # said only in the context sentences of a message, not in its questions
 
     @property
     def all_forms(self) -> tuple[str, ...]:
@@ -276,7 +277,10 @@ def concepts(query: str, abbreviations: Optional[dict[str, str]] = None,
             result.append(Concept(word, tuple(a for a in alts if a != word)))
     # The same concept twice ("clonus clonus") is one concept, said twice.
     counts = Counter(c.word for c in result)
+    asked = asked_part(query)
+    asked_words = set(words_of(asked)) if asked else None
     unique: dict[str, Concept] = {}
     for c in result:
-        unique.setdefault(c.word, replace(c, count=counts[c.word]))
+        context = asked_words is not None and not set(c.word.split()) & asked_words
+        unique.setdefault(c.word, replace(c, count=counts[c.word], context=context))
     return list(unique.values())

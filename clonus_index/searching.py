@@ -21,7 +21,7 @@ from .index_folder import current_generation
 from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
 from .query import MAX_RESULTS, synonym_table, validate
-from .ranking import Candidate, explanation, matched_terms, rerank
+from .ranking import Candidate, explanation, matched_terms, rerank, with_topics
 from .whoosh_backend import (MAX_BOOST, MAX_EXPANDED_POSTINGS, MAX_EXPANSIONS, MAX_FUZZY_DISTANCE,
                              MAX_QUERY_TERMS, MAX_TERMS, WhooshBackend)
 
@@ -217,6 +217,7 @@ class Index:
             plan = fuzzy_words(plan)
             q = backend.compile(plan)
             found = backend.candidates(q, plan, allow, wanted, deadline)
+        plan = with_topics(found, plan)
         ranked = _rank(found, plan)[offset:offset + limit]
         hits = [self._hit(backend, rank, score, c, plan, str(q), explain)
                 for rank, (score, c) in enumerate(ranked, offset + 1)]
