@@ -69,21 +69,31 @@ def subject_words(title: str) -> list[str]:
 def aliases(text: str, subject: Iterable[str]) -> list[str]:
     """Other names ``text`` gives its subject: "Shingles, also called herpes zoster, ..." -> herpes zoster.
 
-    An alias counts only when the few words before the cue name the subject,
-    so "a substance called urate, also known as uric acid" in an article on
-    gout is no alias of gout. Abbreviations the text defines for a name made
+    An alias counts only when the few words before the cue name the subject
+    or open the sentence with a pronoun ("It is sometimes called a spinal
+    tap"), so "a substance called urate, also known as uric acid" in an
+    article on gout is no alias of gout; a list of brand names counts when
+    its sentence names the subject. Abbreviations the text defines for a name made
     of the subject's words count too.
     """
     subject = set(subject)
     if not subject:
         return []
     stop, _ = _not_subject()
+    pronouns = set(load("topics")["pronouns"])
     found: list[str] = []
     for m in _alias_cues().finditer(text):
-        before = words_of(text[max(0, m.start() - 80):m.start()])[-ALIAS_REACH:]
-        if not subject & set(before):
+        start = max(text.rfind(". ", 0, m.start()) + 1, text.rfind("\n", 0, m.start()) + 1, 0)
+        before = words_of(text[max(start, m.start() - 160):m.start()])
+        listed = m.group(1).lower() in _list_cues()  # "ibuprofen ... under brand names such as"
+        if not (subject & set(before if listed else before[-ALIAS_REACH:])
+                or (before and before[0] in pronouns and len(before) <= ALIAS_REACH)):
             continue
-        words = words_of(_SPLIT.split(text[m.end():m.end() + 120], maxsplit=1)[0])
+        rest = text[m.end():m.end() + 160]
+        if listed:
+            found.extend(_names(rest))
+            continue
+        words = words_of(_SPLIT.split(rest, maxsplit=1)[0])
         while words and words[0] in stop:
             words = words[1:]
         if words and len(words) <= MAX_ALIAS_WORDS:
@@ -97,8 +107,30 @@ def aliases(text: str, subject: Iterable[str]) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _alias_cues() -> re.Pattern:
-    cues = sorted(load("topics")["aliases"], key=len, reverse=True)
-    return re.compile(r"\b(?:" + "|".join(re.escape(c) for c in cues) + r")\b[\s:]*", re.IGNORECASE)
+    data = load("topics")
+    cues = sorted(data["aliases"] + data["alias_lists"], key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(c) for c in cues) + r")\b[\s:]*", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _list_cues() -> frozenset[str]:
+    return frozenset(c.lower() for c in load("topics")["alias_lists"])
+
+
+_LEAD_IN = re.compile(r"^(?:(?:such as|like|include|includes|including|are|is)\s+)+", re.IGNORECASE)
+_NAME = re.compile(r"[A-Z][\w-]*(?: [A-Z][\w-]*){0,2}$")
+
+
+def _names(rest: str) -> list[str]:
+    """The capitalised names listed after a cue: "such as Advil, Motrin, and Nurofen." -> three."""
+    sentence = re.split(r"[.;:()]", rest, maxsplit=1)[0]
+    out = []
+    for piece in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", _LEAD_IN.sub("", sentence.strip())):
+        piece = piece.strip()
+        if not _NAME.match(piece):
+            break
+        out.append(" ".join(words_of(piece)))
+    return out
 
 
 def article_topic(title: str, text: str, analyse: Callable[[str], list[str]]) -> frozenset[str]:
