@@ -217,16 +217,18 @@ def _spelling(word: str, lexicon: Lexicon) -> Optional[str]:
 
     Nearest first: a word one edit away beats any word two away, however
     common ("citrobactor" -> "citrobacter"), and among words equally near
-    the index's most frequent wins. A correction more than one edit away
-    must be a word ordinary English does not use (a drug, a disease, a
-    test): two edits turn one ordinary word into another ("uprate" ->
-    "updated") more often than they undo a slip. All candidates keep the
+    the index's most frequent wins. A word the dictionary knows, however
+    rare, is corrected more than one edit away only to a word ordinary
+    English does not use (a drug, a disease, a test): two edits turn one
+    real word into another ("uprate" -> "updated") more often than they
+    undo a slip ("thiner" -> "thinners" is a slip). All candidates keep the
     first letter, which typos rarely change, and which keeps the walk of a
     large vocabulary short.
     """
     for distance in range(1, spelling_distance(word) + 1):
         found = lexicon.suggest(word, distance)
-        if found and (_edits(word, found, 1) <= 1 or not is_english_word(found)):
+        if found and (_edits(word, found, 1) <= 1 or not is_english_word(found)
+                      or not is_english_word(word, 1)):
             return found
         if distance <= 2:
             close = _closest(word, _question_words(), distance)

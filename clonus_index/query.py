@@ -30,7 +30,9 @@ MAX_QUERY_WORDS = 64
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
 #: Query-language markers. A "?" is a one-letter wildcard only inside a word
 #: ("cl?nus"); closing a word ("what causes clonus?") it is a question mark.
-_SYNTAX = re.compile(r"[\"()*~^]|\?(?=\w)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b|\w:\S")
+#: Brackets group only what operators join: without one ("What is (are) gout?",
+#: "my son (6) has a rash") they are punctuation.
+_SYNTAX = re.compile(r"[\"*~^]|\?(?=\w)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b|\w:\S")
 
 
 #: At most this many hits are ranked for one search: ``offset + limit``.
@@ -75,7 +77,11 @@ def _without_surrogates(text: str) -> str:
 
 
 def uses_syntax(query: str) -> bool:
-    """True when the query uses the query language (quotes, operators, fields, wildcards)."""
+    """True when the query uses the query language (quotes, operators, fields, wildcards).
+
+    Brackets alone are not the query language: they group nothing without an
+    operator, and people put asides in them.
+    """
     return _SYNTAX.search(query) is not None
 
 

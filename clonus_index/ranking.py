@@ -27,7 +27,7 @@ from .segment import split_sentences
 from .topics import article_topic
 
 __all__ = ["Signals", "Candidate", "passage_signals", "factors", "rerank", "explanation",
-           "with_topics", "COVERAGE_FLOOR", "TOPIC_FLOOR", "CONTEXT_WEIGHT", "SUBJECT_BOOST", "HEADING_BOOST", "INTENT_BOOST", "LEAD_BOOST",
+           "with_topics", "COVERAGE_FLOOR", "TOPIC_FLOOR", "CONTEXT_WEIGHT", "SECTION_HEADING_BOOST", "SUBJECT_BOOST", "HEADING_BOOST", "INTENT_BOOST", "LEAD_BOOST",
            "SECTION_LEAD_BOOST", "OPENING_STEMS"]
 
 #: Re-ranking: score * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2).
@@ -44,6 +44,9 @@ CONTEXT_WEIGHT = 0.6
 SUBJECT_BOOST = 0.3
 #: the passage's subsection heading names something the question asks about;
 HEADING_BOOST = 0.5
+#: the passage's section heading names something the question asks about, other
+#: than its topic, when no intent chose sections ("Is X inherited?" and "Inheritance");
+SECTION_HEADING_BOOST = 0.25
 #: the passage is in a section the question asks for ("how is it treated");
 INTENT_BOOST = 0.4
 #: for "what is X" questions, earlier passages (up to this much for the first);
@@ -198,6 +201,10 @@ def factors(candidate: Candidate, plan: Plan) -> dict[str, float]:
 
     if opens_with_concept([signals.heading]):
         result["heading"] = 1 + HEADING_BOOST
+    elif not plan.intents and any(  # an intent already speaks for the section
+            _holds(signals.stems, form, ("section",))
+            for i, c in enumerate(plan.concepts) if i not in plan.topics for form in c.forms):
+        result["section_heading"] = 1 + SECTION_HEADING_BOOST
     if opens_with_concept(signals.openings):
         result["subject"] = 1 + SUBJECT_BOOST
     if {k.lower() for k in plan.intents} & signals.kinds:
