@@ -55,7 +55,7 @@ SPELLING_ARTICLE = """<html><head><title>Urinary infections</title></head><body>
 <p>Citrobacter is a germ that can infect the bladder. Doctors treat it with ciprofloxacin.</p>
 <p>A stench in the urine, a stench that lasts, or a stench with fever needs a test. The stench
 may go. The results are updated every day.</p>
-<p>Gentle exercises stretch the pelvic muscles.</p>
+<p>Gentle exercises stretch the pelvic muscles. Blood thinners raise the risk of bleeding.</p>
 </article></body></html>
 """
 
@@ -72,7 +72,8 @@ def spelling_index(tmp_path_factory):
     ("citrobactor", "citrobacter"),
     ("ciproflaxin", "ciprofloxacin"),  # a long name may be three edits off
     ("strech", "stretch"),  # one edit away beats the commoner "stench", two away
-    ("uprate", None),  # two edits from an ordinary word is another word, not a slip
+    ("uprate", None),  # a real (rare) word two edits from an ordinary one is another word
+    ("thiner", "thinners"),  # a word no dictionary has is a slip, even two edits away
 ])
 def test_misspelt_names_are_corrected_to_the_nearest_corpus_word(spelling_index, typed, corrected):
     plan = _plan(spelling_index, f"{typed} infection")
