@@ -5,6 +5,7 @@
     python benchmarks/semantic.py                          # the bundled article's question sets
     python benchmarks/semantic.py --articles tests/data/blind/set1   # SLUG.html + SLUG.questions.jsonl
     python benchmarks/semantic.py --articles tests/data/blind/set1 --together  # one index of all
+    python benchmarks/semantic.py --scale 100000            # query time with the stage on, at 100k
 
 Systems, all over the same passages (clonus_index's ingestion of the sources):
 lexical (clonus_index's search), bm25s (PyStemmer English stemmer, English
@@ -180,6 +181,60 @@ def costs(encoder: Encoder) -> None:
           f"wall, {1000 * statistics.median(r[1] for r in runs):.1f} ms CPU")
 
 
+def at_scale(passages: int, folder: Path) -> None:
+    """Query latency with the stage on and off over a generated corpus of about ``passages``.
+
+    The lexical index is built once into ``folder`` (kept for the next run).
+    Its passage vectors are random unit vectors saved as the index's store:
+    exact top-k and fusion cost the same whatever the vectors hold, and
+    encoding the real passages would take an hour of CPU (their cost is
+    measured on a sample instead, below).
+    """
+    import numpy as np
+
+    import make_corpora as corpora
+    from clonus_index import open_index
+    from clonus_index.index import has_vectors
+
+    articles = corpora.articles_for(passages)
+    if not (folder / "CURRENT").exists():
+        print(f"building the lexical index of {articles:,} generated articles into {folder}")
+        build_index(corpora.generated_corpus(articles), folder, semantic=False)
+    index = open_index(folder)
+    generation = folder / (folder / "CURRENT").read_text().strip()
+    if not has_vectors(folder):
+        ids = [p.id for p in index.passages()]
+        rng = np.random.default_rng(0)
+        vectors = rng.standard_normal((len(ids), 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        VectorStore(ids, vectors, ["-"] * len(ids)).save(generation)
+    index = open_index(folder)
+    queries = corpora.generated_queries(articles, 60, 30)
+    print(f"\nquery time at {len(index):,} passages (load average {os.getloadavg()[0]:.1f}); "
+          "CPU time is the load-independent figure")
+    first = timed(lambda: index.search(queries["short"][0], semantic=True))
+    print(f"- first semantic search (loads the model, opens the store): {1000 * first[0]:.0f} ms "
+          f"wall, {1000 * first[1]:.0f} ms CPU")
+    print("| queries | stage | median wall ms | p95 wall ms | median CPU ms | p95 CPU ms |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for kind, qs in queries.items():
+        for stage in (False, True):
+            index.search(qs[0], semantic=stage)  # warm
+            runs = [timed(lambda q=q: index.search(q, semantic=stage)) for q in qs]
+            walls, cpus = sorted(r[0] for r in runs), sorted(r[1] for r in runs)
+            p95 = max(0, int(len(runs) * 0.95) - 1)
+            print(f"| {kind} ({len(qs)}) | {'semantic' if stage else 'lexical'} | "
+                  f"{1000 * statistics.median(walls):.0f} | {1000 * walls[p95]:.0f} | "
+                  f"{1000 * statistics.median(cpus):.0f} | {1000 * cpus[p95]:.0f} |")
+    sample = [p for _, p in zip(range(1000), index.passages())]
+    for workers in (1, 2):
+        enc = Encoder(workers=workers)
+        wall, cpu = timed(lambda: VectorStore.build(sample, enc))
+        print(f"- building the vectors, {workers} worker(s): {1000 * wall / len(sample):.1f} ms a "
+              f"passage wall, {1000 * cpu / len(sample):.1f} ms CPU: {cpu / len(sample) * len(index) / 60:.0f} "
+              f"CPU-minutes for {len(index):,} passages")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", nargs="*", type=Path, default=[],
@@ -190,7 +245,17 @@ def main() -> None:
                         help="one index of all of a folder's articles (default: one per article)")
     parser.add_argument("--no-project", action="store_true", help="skip the bundled article's sets")
     parser.add_argument("--no-costs", action="store_true", help="skip the cost measurements")
+    parser.add_argument("--scale", type=int, metavar="PASSAGES",
+                        help="only time searches with the stage on and off at this many "
+                             "generated passages")
+    parser.add_argument("--scale-index", type=Path, metavar="FOLDER",
+                        help="where the --scale index is built and kept (default: in the "
+                             "benchmark cache)")
     args = parser.parse_args()
+    if args.scale:
+        import make_corpora as corpora
+        at_scale(args.scale, args.scale_index or corpora.cache_dir() / f"semantic-scale-{args.scale}")
+        return
 
     encoder = Encoder(workers=2)
     timings: dict[str, list[float]] = {"lexical": [], "dense": [], "fusion": []}

@@ -120,6 +120,15 @@ def index_option(func: Callable) -> Callable:
 SOURCE_PATHS = click.Path(path_type=Path, readable=False)
 
 
+def semantic_option(meaning: str) -> Callable:
+    return click.option("--semantic/--no-semantic", default=None, help=meaning)
+
+
+#: What ``--semantic/--no-semantic`` means for the commands that search.
+SEARCH_SEMANTIC = ("Fuse the lexical ranking with the model's similarity (the semantic "
+                   "extra; default: on when the index was built with --semantic).")
+
+
 def json_option(func: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
 
@@ -154,11 +163,13 @@ def cli(ctx: click.Context) -> None:
 @click.option("--article", "-a", metavar="ID",
               help="Only passages of this article (ids: clonus-index info).")
 @click.option("--explain", is_flag=True, help="Show the parsed query and what each hit matched.")
+@semantic_option(SEARCH_SEMANTIC)
 @json_option
 @index_option
 @_errors
 def search(query: str, limit: int, offset: int, section: Optional[str], article: Optional[str],
-           explain: bool, as_json: bool, index_path: Optional[Path]) -> None:
+           explain: bool, semantic: Optional[bool], as_json: bool,
+           index_path: Optional[Path]) -> None:
     """Rank passages for QUERY: a plain question or Whoosh query syntax.
 
     \b
@@ -167,10 +178,11 @@ def search(query: str, limit: int, offset: int, section: Optional[str], article:
         clonus-index search "ankle test" --section diagnosis --json
         clonus-index search '"muscle relaxers" OR sedatives' --explain
         clonus-index search "treatment" --limit 10 --offset 10
+        clonus-index search "can I drive on these pills" --semantic --index ./my-index
     """
     index = _open(index_path)
     results = index.search(query, limit=limit, section=section, explain=explain,
-                           offset=offset, article=article)
+                           offset=offset, article=article, semantic=semantic)
     if as_json:
         data = results.to_dict()
         if explain:
@@ -194,8 +206,11 @@ def search(query: str, limit: int, offset: int, section: Optional[str], article:
 @click.option("--index", "index_path", type=str, callback=_index_location, metavar="PATH",
               help="Index folder to write (required): a new or empty folder, or an index "
                    "to replace; or an OpenSearch index as opensearch://HOST:PORT/NAME.")
+@semantic_option("Also store each passage's vector for the semantic stage (the semantic "
+                 "extra); default: as the index being replaced had it.")
 @_errors
-def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Path]) -> None:
+def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Path],
+          semantic: Optional[bool]) -> None:
     """Build an index from SOURCES: .txt/.html article files or folders of them.
 
     The old index stays searchable until the new one is complete.
@@ -205,6 +220,7 @@ def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Pa
         clonus-index build source/ --index ./my-index
         clonus-index build my-articles/ --with-bundled --index ./my-index
         clonus-index build source/ --index opensearch://127.0.0.1:9200/articles
+        clonus-index build my-articles/ --semantic --index ./my-index
     """
     if index_path is None:
         raise UserError("say where to build the index with --index PATH", exit_code=2)
@@ -218,12 +234,14 @@ def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Pa
                                item_show_func=lambda p: printable(p.name) if p else None) as bar:
             def progress(path: Path) -> None:
                 bar.update(1, path)
-            index = build_index(sources, index_path, progress=progress, with_bundled=with_bundled)
+            index = build_index(sources, index_path, progress=progress, with_bundled=with_bundled,
+                                semantic=semantic)
     else:
-        index = build_index(sources, index_path, with_bundled=with_bundled)
+        index = build_index(sources, index_path, with_bundled=with_bundled, semantic=semantic)
     info = index.info()
+    vectors = " (with passage vectors)" if info.get("semantic") else ""
     click.echo(printable(f"Indexed {info['passages']} passages from {len(info['articles'])} "
-                         f"article(s) into {info['path']}"), err=True)
+                         f"article(s) into {info['path']}{vectors}"), err=True)
 
 
 @cli.command()
@@ -305,10 +323,12 @@ def ingest_command(sources: tuple[Path, ...], out: Path, articles_out: Optional[
 
 @cli.command(name="eval")
 @click.argument("questions", type=SOURCE_PATHS)
+@semantic_option(SEARCH_SEMANTIC)
 @json_option
 @index_option
 @_errors
-def eval_command(questions: Path, as_json: bool, index_path: Optional[Path]) -> None:
+def eval_command(questions: Path, semantic: Optional[bool], as_json: bool,
+                 index_path: Optional[Path]) -> None:
     """Measure retrieval quality on QUESTIONS (JSON Lines of {"q", "keys", "kind"}).
 
     Reports success@1, success@3 and MRR@10, overall and per kind, and lists
@@ -319,7 +339,8 @@ def eval_command(questions: Path, as_json: bool, index_path: Optional[Path]) -> 
         clonus-index eval tests/data/questions.jsonl
     """
     index = _open(index_path)
-    report = evaluate(lambda q: [h.passage.text for h in index.search(q, limit=DEPTH)],
+    report = evaluate(lambda q: [h.passage.text for h in index.search(q, limit=DEPTH,
+                                                                      semantic=semantic)],
                       load_questions(questions))
     click.echo(dumps(report.to_dict()) if as_json else format_report(report))
 
@@ -379,7 +400,7 @@ def serve(index_path: Optional[Path], host: str, port: int, workers: int,
 def mcp(index_path: Optional[Path]) -> None:
     """Serve the index to an assistant over the Model Context Protocol on stdio (needs the mcp extra).
 
-    Tools: search (query, limit, section), get_passage (passage_id) and
+    Tools: search (query, limit, section, semantic), get_passage (passage_id) and
     list_articles. Register the command in an MCP-capable assistant; it
     speaks on stdin/stdout and logs on stderr.
 

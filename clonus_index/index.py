@@ -43,10 +43,11 @@ from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
 from .resources import bundled_corpus
 from .sections import kind_of
+from .semantic import VectorStore, write_vectors
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
            "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT",
-           "code_digest", "bundled_sources", "read_sources"]
+           "code_digest", "bundled_sources", "read_sources", "has_vectors"]
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
@@ -133,7 +134,8 @@ def sources_hash(paths: Iterable[str | Path]) -> str:
 
 def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
                 lock_wait: float = BUILD_LOCK_WAIT,
-                storage_hook: Optional[Callable[[Path], None]] = None) -> Path:
+                storage_hook: Optional[Callable[[Path], None]] = None,
+                semantic: Optional[bool] = None) -> Path:
     """Write ``corpus`` as a new generation of the index at ``path`` and swap it in.
 
     The new generation is built in ``gen-<id>.tmp``, renamed to ``gen-<id>``
@@ -141,12 +143,14 @@ def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
     that last rename, readers see the previous index; if anything fails, the
     unfinished folder is removed and the previous index stays as it was.
     ``storage_hook`` runs after the Whoosh commit, before the swap (tests use
-    it to inject faults).
+    it to inject faults). ``semantic`` writes the passage vectors into the new
+    generation too (``semantic.write_vectors``, reusing the previous
+    generation's unchanged ones); None keeps what the previous generation had.
     """
     path = Path(path)
     try:
         with writing(path, lock_wait):
-            _write_generation(corpus, path, sources_digest, storage_hook)
+            _write_generation(corpus, path, sources_digest, storage_hook, semantic)
     except OSError as exc:  # the folder, its marker or its lock cannot be made (read-only)
         if isinstance(exc, ClonusIndexError):
             raise
@@ -157,9 +161,12 @@ def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
 
 
 def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
-                      storage_hook: Optional[Callable[[Path], None]] = None) -> None:
+                      storage_hook: Optional[Callable[[Path], None]] = None,
+                      semantic: Optional[bool] = False) -> None:
     """The body of a build; the caller holds the build lock."""
     previous = _current_generation(path)
+    if semantic is None:
+        semantic = has_vectors(path)
     _cleanup(path, keep={previous} if previous else set())
     name = new_generation_name(time.strftime("%Y%m%d%H%M%S"), uuid.uuid4().hex[:8])
     tmp = path / f"{name}.tmp"
@@ -179,6 +186,8 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
         writer.commit()
         ix.close()
         write_articles(tmp / ARTICLES, tmp / ARTICLE_OFFSETS, corpus.articles)
+        if semantic:
+            write_vectors(tmp, corpus.passages, previous=path / previous if previous else None)
         _write_json(tmp / META, {
             "schema_version": SCHEMA_VERSION, "library_version": __version__,
             "code_hash": code_digest(),
@@ -209,6 +218,12 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
     # Keep the previous generation one build longer: a reader that read
     # CURRENT just before the swap may still be opening it.
     _cleanup(path, keep={name} | ({previous} if previous else set()))
+
+
+def has_vectors(path: str | Path) -> bool:
+    """Whether the current generation of the index at ``path`` has passage vectors."""
+    name = _current_generation(Path(path))
+    return name is not None and VectorStore.exists(Path(path) / name)
 
 
 def _document(passage: Passage, signals: Signals) -> dict:

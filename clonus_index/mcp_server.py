@@ -62,9 +62,12 @@ def create_server(index: IndexLike = None) -> MCPServer:
                                            le=MAX_LIMIT)] = 5,
                section: Annotated[Optional[str], Field(
                    description="only passages of this section, e.g. Treatment")] = None,
+               semantic: Annotated[Optional[bool], Field(
+                   description="fuse the model's similarity into the ranking (default: on "
+                               "when the index has passage vectors)")] = None,
                ) -> CallToolResult:
         """Ranked passages that answer a question, each with its citation and references."""
-        results = catalog.search(query, limit=limit, section=section)
+        results = catalog.search(query, limit=limit, section=section, semantic=semantic)
         if results:
             text = "\n\n".join(quotable(h.passage, h.rank) for h in results)
         else:

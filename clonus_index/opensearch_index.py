@@ -190,7 +190,8 @@ class OpenSearchIndex:
     # -- search ----------------------------------------------------------------
 
     def search(self, query: str, limit: int = 10, section: Optional[str] = None,
-               explain: bool = False, offset: int = 0, article: Optional[str] = None):
+               explain: bool = False, offset: int = 0, article: Optional[str] = None,
+               semantic: Optional[bool] = None):
         """The first stage only: BM25 hits for ``query``, best first, as a ``Results`` list.
 
         Every field is searched with the library's boosts and the scores
@@ -200,11 +201,15 @@ class OpenSearchIndex:
         (``dfs_query_then_fetch``), so the shard count does not change the
         ranking. The concept coverage, intent and heading re-ranking of the
         Whoosh backend do not run here yet. ``explain`` adds the words each
-        field matched and OpenSearch's own score explanation.
+        field matched and OpenSearch's own score explanation. There is no
+        semantic stage here: ``semantic=True`` is refused.
         """
         from .searching import Results
 
         query = validate(query, limit, offset)
+        if semantic:
+            raise QueryError(f"{self.url}: the semantic stage works on index folders only; "
+                             "search without --semantic")
         filters: list[dict[str, Any]] = [{"term": {"kind": "passage"}}]
         if section is not None:
             filters.append({"term": {"section_key": self._section_key(section)}})

@@ -107,11 +107,25 @@ def format_hit(hit: Hit) -> str:
              _sources_line(p)]
     if hit.explanation:
         ex = hit.explanation
-        matched = ", ".join(f"{f}: {' '.join(ts)}" for f, ts in ex["matched"].items()) or "nothing"
-        factors = "".join(f" x {name} {value}" for name, value in ex["factors"].items())
-        lines.append(click.style(printable(f"   Matched {matched}; BM25F {ex['bm25f']}{factors} "
-                                           f"= {ex['score']}"), dim=True))
+        if "factors" in ex:  # a lexical match (a passage only the model found has none)
+            matched = ", ".join(f"{f}: {' '.join(ts)}" for f, ts in ex["matched"].items()) or "nothing"
+            factors = "".join(f" x {name} {value}" for name, value in ex["factors"].items())
+            lines.append(click.style(printable(f"   Matched {matched}; BM25F {ex['bm25f']}{factors} "
+                                               f"= {ex['score']}"), dim=True))
+        if "semantic" in ex:
+            lines.append(click.style(printable(semantic_line(ex["semantic"])), dim=True))
     return "\n".join(lines)
+
+
+def semantic_line(part: dict) -> str:
+    """What fusion made of a hit, for ``--explain``: the lexical share plus the model's."""
+    if part.get("similarity") is None:
+        return f"   Semantic: lexical rank {part['lexical_rank']}, after the fused candidates"
+    lexical = (f"lexical {part['lexical']} (rank {part['lexical_rank']})"
+               if part.get("lexical_rank") else "lexical 0 (found by the model only)")
+    return (f"   Semantic: {lexical} + model {part['dense']} (similarity {part['similarity']}, "
+            f"rank {part['similarity_rank']}; weight {part['dense_weight']} at lexical "
+            f"confidence {part['confidence']}) = {part['fused']}")
 
 
 def format_passage(passage: Passage) -> str:
@@ -142,6 +156,13 @@ def format_info(info: dict) -> str:
              f"Passages:        {info['passages']}",
              f"References:      {info['references']}",
              f"Sections:        {', '.join(info['sections'])}"]
+    vectors = info.get("semantic")
+    if vectors:
+        state = "" if vectors["available"] else (
+            '; searches are lexical until the extra is installed: '
+            'pip install "clonus-index[semantic]"')
+        lines.append(f"Semantic:        vectors of {vectors['passages']} passages "
+                     f"({vectors['model']}){state}")
     for a in info["articles"]:
         lines.append(f"  {a['id']}: {a['title']} ({a['passages']} passages, "
                      f"{a['references']} references) from {a['source']}")

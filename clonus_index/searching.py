@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .errors import IndexStateError, QueryError
-from .index import StoredIndex, bundled_index, read_index, read_sources, write_index
-from . import opensearch_backend
+from .fusion import (GenerationVectors, fused_page, lexical_confidence, require_extra,
+                     semantic_rank)
+from .index import (StoredIndex, bundled_index, has_vectors, read_index, read_sources,
+                    write_index)
+from . import opensearch_backend, semantic as semantic_stage
 from .index_folder import current_generation
 from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
@@ -50,7 +53,7 @@ class Results(list):
 
     def __init__(self, hits: Iterable[Hit], query: str, corrected_query: Optional[str],
                  parsed: str, section: Optional[str], article: Optional[str] = None,
-                 offset: int = 0):
+                 offset: int = 0, semantic: bool = False):
         super().__init__(hits)
         self.query = query
         self.corrected_query = corrected_query
@@ -58,6 +61,8 @@ class Results(list):
         self.section = section
         self.article = article
         self.offset = offset
+        #: Whether the semantic stage ranked these hits with the lexical ranker.
+        self.semantic = semantic
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"query": self.query, "corrected_query": self.corrected_query}
@@ -67,6 +72,8 @@ class Results(list):
             data["article"] = self.article
         if self.offset:
             data["offset"] = self.offset
+        if self.semantic:
+            data["semantic"] = True
         data["hits"] = [h.to_dict() for h in self]
         return data
 
@@ -84,6 +91,7 @@ class Index:
         self._refresh_lock = threading.Lock()
         self._retired: list[WhooshBackend] = []
         self._backend = WhooshBackend(stored)
+        self._vectors = GenerationVectors()
 
     @property
     def _stored(self) -> StoredIndex:
@@ -176,10 +184,18 @@ class Index:
             "sources_hash": meta.get("sources_hash"), "passages": len(self),
             "references": sum(len(a.references) for a in self.articles()),
             "sections": self.sections(),
+            "semantic": self._semantic_info(),
             "articles": [{"id": a.id, "title": a.title, "source": a.source,
                           "passages": counts.get(a.id, 0), "references": len(a.references)}
                          for a in self.articles()],
         }
+
+    def _semantic_info(self) -> Optional[dict[str, Any]]:
+        """The stored passage vectors (model, count) and whether searches use them; None without."""
+        summary = semantic_stage.vectors_summary(self._stored.generation)
+        if summary is not None:
+            summary["available"] = semantic_stage.is_available()
+        return summary
 
     def abbreviations(self) -> dict[str, str]:
         """Abbreviations found in the articles ("ms" -> "multiple sclerosis")."""
@@ -188,21 +204,28 @@ class Index:
     # -- search ----------------------------------------------------------------
 
     def search(self, query: str, limit: int = DEFAULT_LIMIT, section: Optional[str] = None,
-               explain: bool = False, offset: int = 0, article: Optional[str] = None) -> Results:
+               explain: bool = False, offset: int = 0, article: Optional[str] = None,
+               semantic: Optional[bool] = None) -> Results:
         """Ranked hits for ``query``, best first (a ``Results`` list of ``Hit``).
 
         ``limit`` hits are returned after skipping the first ``offset`` (for
         paging; ``offset + limit`` is at most ``MAX_RESULTS``). ``section``
         keeps only passages of that section (its name or its kind, any case),
-        ``article`` only passages of the article with that id. Raises
-        ``QueryError`` (a ``ValueError``) for an empty query, a limit below 1,
-        a negative offset, or an unknown section or article, and
-        ``IndexStateError`` once the index is closed.
+        ``article`` only passages of the article with that id. ``semantic``
+        fuses the lexical ranking with the passage vectors' similarity to the
+        query (``fusion``); None uses it when the index has vectors (built
+        with ``semantic=True``) and the ``semantic`` extra is installed.
+        Raises ``QueryError`` (a ``ValueError``) for an empty query, a limit
+        below 1, a negative offset, an unknown section or article, or
+        ``semantic=True`` on an index without vectors;
+        ``SemanticUnavailableError`` for ``semantic=True`` without the extra;
+        and ``IndexStateError`` once the index is closed.
         """
         deadline = time.monotonic() + SEARCH_SECONDS
         query = validate(query, limit, offset)
         self._check_open()
         backend = self._backend  # one generation for the whole search, even if refreshed
+        store = self._vectors.for_search(backend.stored.generation, semantic, self.path)
         allow = self._allowed(backend, section, article)
         abbreviations, synonyms = self._stored.meta["abbreviations"], _synonyms()
         plan = make_plan(query, backend, abbreviations, synonyms, section, article)
@@ -218,10 +241,24 @@ class Index:
             q = backend.compile(plan)
             found = backend.candidates(q, plan, allow, wanted, deadline)
         plan = with_topics(found, plan)
-        ranked = _rank(found, plan)[offset:offset + limit]
-        hits = [self._hit(backend, rank, score, c, plan, str(q), explain)
-                for rank, (score, c) in enumerate(ranked, offset + 1)]
-        return Results(hits, query, plan.corrected, str(q), section, article, offset)
+        ranked = _rank(found, plan)
+
+        def hit(rank: int, explain: bool = explain) -> Hit:  # the lexical ranking's hit at rank
+            score, candidate = ranked[rank - 1]
+            return self._hit(backend, rank, score, candidate, plan, str(q), explain)
+
+        if store is None:
+            hits = [hit(rank) for rank in range(offset + 1, min(len(ranked), offset + limit) + 1)]
+        else:
+            fused = semantic_rank(
+                query, [(backend.passage_id(c.key), score) for score, c in ranked], store,
+                semantic_stage.shared_encoder(),
+                lexical_confidence(hit(1, True)) if ranked else 0.0,
+                keep=None if allow is None else lambda pid: backend.find(pid) in allow)
+            hits = fused_page(fused, hit, lambda pid: backend.passage(backend.find(pid)),
+                              offset, offset + limit, explain)
+        return Results(hits, query, plan.corrected, str(q), section, article, offset,
+                       semantic=store is not None)
 
     def _allowed(self, backend: WhooshBackend, section: Optional[str],
                  article: Optional[str]) -> Optional[set[int]]:
@@ -277,20 +314,30 @@ def open_index(path: Optional[str | Path] = None) -> Index:
 
 
 def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
-                progress=None, with_bundled: bool = False) -> Index:
+                progress=None, with_bundled: bool = False,
+                semantic: Optional[bool] = None) -> Index:
     """Ingest ``sources`` (files and folders of .txt/.html) and build an index at ``path``.
 
     The build is atomic: readers of ``path`` see the old index until the new
     one is complete. With ``with_bundled``, the bundled clonus article is
-    indexed too, after ``sources``. Returns the opened new index. ``path``
-    may be an ``opensearch://HOST:PORT/NAME`` URL: the build then writes a
-    new OpenSearch index and swaps the alias NAME to it in one call.
+    indexed too, after ``sources``. ``semantic=True`` also stores each
+    passage's vector for the semantic stage (the ``semantic`` extra; vectors
+    of passages unchanged since the previous build are reused), ``False``
+    builds without; None keeps what the index had. Returns the opened new
+    index. ``path`` may be an ``opensearch://HOST:PORT/NAME`` URL: the build
+    then writes a new OpenSearch index and swaps the alias NAME to it in one
+    call (without vectors).
     """
     if opensearch_backend.is_opensearch_url(path):
+        if semantic:
+            raise QueryError(f"{path}: the semantic stage works on index folders only; "
+                             "build into a folder with --index PATH, or leave out --semantic")
         return opensearch_backend.build_index(sources, path, progress=progress,
                                               with_bundled=with_bundled)
+    if semantic or (semantic is None and has_vectors(path)):
+        require_extra(path, inherited=semantic is None)  # before the articles are read
     corpus, digest = read_sources(sources, progress=progress, with_bundled=with_bundled)
-    write_index(corpus, path, sources_digest=digest)
+    write_index(corpus, path, sources_digest=digest, semantic=semantic)
     return open_index(path)
 
 
@@ -299,7 +346,8 @@ _default_lock = threading.Lock()
 
 
 def search(query: str, limit: int = DEFAULT_LIMIT, section: Optional[str] = None,
-           explain: bool = False, offset: int = 0, article: Optional[str] = None) -> Results:
+           explain: bool = False, offset: int = 0, article: Optional[str] = None,
+           semantic: Optional[bool] = None) -> Results:
     """Search the bundled default index: ``clonus_index.search("what causes clonus")``.
 
     Takes the arguments of :meth:`Index.search`. Each call first picks up a
@@ -316,7 +364,7 @@ def search(query: str, limit: int = DEFAULT_LIMIT, section: Optional[str] = None
                 _default = open_index()
         index = _default
     return index.search(query, limit=limit, section=section, explain=explain, offset=offset,
-                        article=article)
+                        article=article, semantic=semantic)
 
 
 def _rank(found: list, plan) -> list:

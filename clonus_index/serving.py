@@ -114,11 +114,11 @@ class Catalog:
         return self.index
 
     def search(self, query: str, limit: int = 10, offset: int = 0, section: Optional[str] = None,
-               article: Optional[str] = None) -> Results:
+               article: Optional[str] = None, semantic: Optional[bool] = None) -> Results:
         if isinstance(limit, int) and limit > MAX_LIMIT:
             raise QueryError(f"limit must be at most {MAX_LIMIT}; page with offset for more")
         return self.fresh().search(query, limit=limit, offset=offset, section=section,
-                                   article=article)
+                                   article=article, semantic=semantic)
 
     def passage(self, passage_id: str) -> dict[str, Any]:
         """``cited_passage`` of the passage with this id; ``KeyError`` with the CLI's message."""

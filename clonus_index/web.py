@@ -26,6 +26,7 @@ from . import web_schema as schema
 from .errors import IndexStateError, QueryError
 from .query import MAX_QUERY_CHARS
 from .searching import MAX_RESULTS
+from .semantic import SemanticUnavailableError
 from .serving import MAX_ARTICLES, MAX_LIMIT, Catalog, IndexLike
 
 __all__ = ["create_app", "serve", "binding_problem", "TOKEN_ENV", "MAX_REQUEST_LINE",
@@ -91,6 +92,11 @@ def create_app(index: IndexLike = None, token: Optional[str] = None,
     async def _bad_request(request: Request, exc: QueryError):
         return _error(400, str(exc))
 
+    @app.exception_handler(SemanticUnavailableError)
+    async def _no_semantic_stage(request: Request, exc: SemanticUnavailableError):
+        return _error(400, f"semantic search is not installed on this server ({exc}); "
+                           "ask without semantic=true")
+
     @app.exception_handler(KeyError)
     async def _unknown_id(request: Request, exc: KeyError):
         return _error(404, str(exc.args[0]) if exc.args else "not found")
@@ -124,8 +130,12 @@ def create_app(index: IndexLike = None, token: Optional[str] = None,
                                    f"offset + limit is at most {MAX_RESULTS}",
                                    json_schema_extra={"minimum": 0, "maximum": MAX_RESULTS - 1}),
                section: Optional[str] = Query(None, description="only this section (name or kind)"),
-               article: Optional[str] = Query(None, description="only this article (its id)")):
-        results = catalog.search(q, limit=limit, offset=offset, section=section, article=article)
+               article: Optional[str] = Query(None, description="only this article (its id)"),
+               semantic: Optional[bool] = Query(
+                   None, description="fuse the model's similarity into the ranking; default: "
+                                     "on when the index was built with passage vectors")):
+        results = catalog.search(q, limit=limit, offset=offset, section=section, article=article,
+                                 semantic=semantic)
         return JSONResponse(results.to_dict())
 
     @app.get("/passages/{passage_id}", response_model=schema.CitedPassage,

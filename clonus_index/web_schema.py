@@ -108,6 +108,7 @@ class SearchResponse(BaseModel):
     section: Optional[str] = Field(None, description="the section filter, when given")
     article: Optional[str] = Field(None, description="the article filter, when given")
     offset: Optional[int] = Field(None, description="the offset, when not 0")
+    semantic: Optional[bool] = Field(None, description="true when the semantic stage ranked the hits")
     hits: list[Hit]
 
 
@@ -138,6 +139,15 @@ class ArticleDetail(ArticleFields):
     passage_ids: list[str] = Field(description="the article's passages in reading order")
 
 
+class SemanticInfo(BaseModel):
+    """The passage vectors an index stores for the semantic stage."""
+
+    model: str
+    passages: int
+    available: bool = Field(description="whether searches can use them (the semantic extra "
+                                        "is installed)")
+
+
 class Info(BaseModel):
     """``clonus-index info --json``, with article and passage counts instead of the path."""
 
@@ -149,4 +159,5 @@ class Info(BaseModel):
     passages: int
     references: int
     sections: list[str]
+    semantic: Optional[SemanticInfo] = Field(None, description="null when built without vectors")
     articles: int

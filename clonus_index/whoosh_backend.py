@@ -161,6 +161,9 @@ class WhooshBackend:
     def passage(self, docnum: int) -> Passage:
         return passage_from_stored(self.searcher().stored_fields(docnum), self.stored.articles)
 
+    def passage_id(self, docnum: int) -> str:
+        return self.searcher().stored_fields(docnum)["id"]
+
     def find(self, passage_id: str) -> Optional[int]:
         return self.searcher().document_number(id=passage_id)
 

@@ -52,7 +52,8 @@ def text_of(result) -> str:
 def test_three_read_only_tools(answers):
     tools = {t.name: t for t in answers["tools"].tools}
     assert set(tools) == {"search", "get_passage", "list_articles"}
-    assert set(tools["search"].input_schema["properties"]) == {"query", "limit", "section"}
+    assert set(tools["search"].input_schema["properties"]) == {"query", "limit", "section",
+                                                                  "semantic"}
     assert tools["search"].input_schema["required"] == ["query"]
     assert all(t.annotations.read_only_hint for t in tools.values())
 

@@ -126,7 +126,8 @@ def test_no_request_can_name_a_file_or_an_index(server, tmp_path):
     document = httpx.get(server.url + "/openapi.json").json()
     names = {p["name"] for op in document["paths"].values() for method in op.values()
              for p in method.get("parameters", [])}
-    assert names == {"q", "limit", "offset", "section", "article", "passage_id", "article_id"}
+    assert names == {"q", "limit", "offset", "section", "article", "passage_id", "article_id",
+                     "semantic"}
     plain = get(server, "/search", q="clonus").json()
     assert get(server, "/search", q="clonus", index=str(tmp_path), path="/etc").json() == plain
 

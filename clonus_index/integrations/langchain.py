@@ -29,7 +29,7 @@ class ClonusRetriever(BaseRetriever):
 
     ``index`` is an opened ``Index``, an index folder, or None for the
     bundled article; ``k`` is how many passages to return; ``section``
-    keeps only one section's passages. A rebuilt index is searched within a
+    keeps only one section's passages; ``semantic`` as in ``Index.search``. A rebuilt index is searched within a
     second of its build finishing. Each document's ``page_content`` is
     the passage text and its ``metadata`` says where it came from: ``id``,
     ``article_id``, ``section``, ``subsection``, ``score``, ``rank``,
@@ -40,6 +40,7 @@ class ClonusRetriever(BaseRetriever):
                        description="an Index, an index folder, or None for the bundled article")
     k: int = Field(default=4, ge=1)
     section: Optional[str] = None
+    semantic: Optional[bool] = None
 
     _catalog: Catalog = PrivateAttr()
 
@@ -52,7 +53,8 @@ class ClonusRetriever(BaseRetriever):
         self._catalog = Catalog(self.index)  # follows rebuilds of the index
 
     def _search(self, query: str) -> list[Document]:
-        hits = self._catalog.fresh().search(query, limit=self.k, section=self.section)
+        hits = self._catalog.fresh().search(query, limit=self.k, section=self.section,
+                                            semantic=self.semantic)
         return [Document(page_content=h.passage.text, metadata=hit_metadata(h), id=h.passage.id)
                 for h in hits]
 

@@ -28,7 +28,8 @@ class ClonusRetriever(BaseRetriever):
 
     ``index`` is an opened ``Index``, an index folder, or None for the
     bundled article; ``similarity_top_k`` is how many passages to return;
-    ``section`` keeps only one section's passages. A rebuilt index is searched
+    ``section`` keeps only one section's passages; ``semantic`` as in
+    ``Index.search``. A rebuilt index is searched
     within a second of its build finishing. Each node's text is the
     passage and its metadata the same as the LangChain retriever's: ``id``,
     ``article_id``, ``section``, ``subsection``, ``score``, ``rank``,
@@ -36,7 +37,7 @@ class ClonusRetriever(BaseRetriever):
     """
 
     def __init__(self, index: IndexLike = None, similarity_top_k: int = 4,
-                 section: Optional[str] = None, **kwargs):
+                 section: Optional[str] = None, semantic: Optional[bool] = None, **kwargs):
         if isinstance(similarity_top_k, bool) or not isinstance(similarity_top_k, int) \
                 or similarity_top_k < 1:
             raise ValueError(f"similarity_top_k must be a whole number of 1 or more, "
@@ -45,11 +46,12 @@ class ClonusRetriever(BaseRetriever):
         self.index = self._catalog.index
         self.similarity_top_k = similarity_top_k
         self.section = section
+        self.semantic = semantic
         super().__init__(**kwargs)
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         hits = self._catalog.fresh().search(query_bundle.query_str, limit=self.similarity_top_k,
-                                 section=self.section)
+                                            section=self.section, semantic=self.semantic)
         return [NodeWithScore(node=TextNode(id_=h.passage.id, text=h.passage.text,
                                             metadata=hit_metadata(h),
                                             excluded_llm_metadata_keys=list(_HIDDEN_FROM_LLM),
