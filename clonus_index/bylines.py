@@ -41,7 +41,11 @@ def named(el, tokens: Iterable[str]) -> bool:
 def is_boilerplate(el) -> bool:
     attrs = getattr(el, "attrs", None) or {}
     role = attrs.get("role")
-    if role in ("navigation", "banner", "contentinfo", "complementary", "search"):
+    if role in ("navigation", "banner", "contentinfo", "search"):
+        return True
+    if role == "complementary" and el.find_parent(("article", "main")) is None:
+        # Outside the article a complementary part is a sidebar; inside it, a
+        # callout of the article's own ("See a GP if: ...") is text.
         return True
     return named(el, load("boilerplate")["drop_class_tokens"])
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from .resources import load
 
-__all__ = ["clean_text", "unescape", "normalise_spaces", "is_dropped"]
+__all__ = ["clean_text", "unescape", "normalise_spaces", "is_dropped", "opens_as_furniture"]
 
 # Every Unicode space separator, plus tab and form feed, is a plain space for us.
 _SPACES = re.compile(r"[\t\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
@@ -58,16 +59,36 @@ def clean_text(text: str) -> str:
     return text
 
 
+#: The longest block searched for furniture inside it (a review date run into
+#: a line, a contact box's telephone number): never a paragraph.
+SHORT_BLOCK = 300
+
+
+def opens_as_furniture(text: str) -> bool:
+    """True for a text that opens as page furniture ("Leaflet code: ...", "Print this page")."""
+    # Every drop_blocks pattern is anchored at the start: trying it there
+    # alone keeps this one step per text, whatever the text's length.
+    return _dropped().match(text) is not None
+
+
 def is_dropped(text: str) -> bool:
     """True for a block that is page furniture, never article text ("Print this page")."""
-    return _dropped().search(text) is not None
+    if opens_as_furniture(text):
+        return True
+    if len(text) > SHORT_BLOCK:
+        return False
+    lines, telephone, reader = _short_furniture()
+    return lines.search(text) is not None or (
+        telephone.search(text) is not None and reader.search(text) is None)
 
 
+@lru_cache(maxsize=1)
 def _dropped() -> re.Pattern:
-    global _DROPPED
-    if _DROPPED is None:
-        _DROPPED = re.compile("|".join(f"(?:{p})" for p in load("boilerplate")["drop_blocks"]), re.I)
-    return _DROPPED
+    return re.compile("|".join(f"(?:{p})" for p in load("boilerplate")["drop_blocks"]), re.I)
 
 
-_DROPPED: "re.Pattern | None" = None
+@lru_cache(maxsize=1)
+def _short_furniture() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    data = load("boilerplate")
+    return (re.compile("|".join(f"(?:{p})" for p in data["furniture_lines"])),
+            re.compile(data["telephone"]), re.compile(data["words_to_the_reader"]))

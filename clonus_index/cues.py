@@ -14,10 +14,10 @@ from typing import Optional, Sequence
 
 from .models import Block
 from .query import asked_part
-from .resources import load
+from .resources import load, stopwords
 
 __all__ = ["classify_heading", "named_sections", "cue_matches", "scores_of", "common_cues", "cue_scores", "section_names", "intent_kinds", "asks_definition",
-           "article_kind", "kind_of", "is_definition", "tables", "FIRST_SENTENCE"]
+           "article_kind", "kind_of", "is_definition", "subject_stems", "title_cues", "tables", "FIRST_SENTENCE"]
 
 #: How much more a cue counts in a paragraph's first sentence, which
 #: usually says what the paragraph is about.
@@ -50,6 +50,8 @@ class _Tables:
                 self.cue_owner.setdefault(cue, []).append((s["name"], 2.0 if " " in cue.strip() else 1.0))
         self.cues = _alternation(self.cue_owner)
         self.headings = [(s["name"], _alternation(s["heading"])) for s in self.sections]
+        self.weak_headings = [(s["name"], _alternation(s["weak_heading"])) for s in self.sections
+                              if s.get("weak_heading")]
         self.intents = [(s["name"], _alternation(s.get("intent", ()))) for s in self.sections
                         if s.get("intent")]
         self.roadmap = _alternation(data["roadmap"], prefix=False)
@@ -133,6 +135,10 @@ def named_sections(text: str) -> list[str]:
     # Recovery, not also "the procedure".
     names = [name for start, end, name in sorted(found, key=lambda f: (f[0], f[0] - f[1]))
              if not any(s <= start and end <= e and e - s > end - start for s, e, _ in found)]
+    if not names:
+        # Words that frame a heading ("Things you can do to ...") name their
+        # section only when the heading names no other.
+        names = [name for name, pattern in t.weak_headings if pattern.search(lowered)]
     return names or ([t.default] if overview else [])
 
 
@@ -222,6 +228,18 @@ def cue_scores(text: str) -> dict[str, float]:
     return scores_of(cue_matches(text))
 
 
+def title_cues(title: Optional[str]) -> frozenset[str]:
+    """The cues in a title that name its subject, not a section: "fever" in "Hay fever".
+
+    A cue that is also a word naming a section in headings ("symptoms" in
+    "Gout: symptoms and causes") is left out.
+    """
+    if not title:
+        return frozenset()
+    return frozenset(m.group() for m in tables().cues.finditer(title.lower())
+                     if not named_sections(m.group()))
+
+
 def common_cues(matches: Sequence[Sequence[tuple[str, float]]]) -> frozenset[str]:
     """The cues found in more than COMMON_SHARE of an article's paragraphs (at least COMMON_MIN).
 
@@ -236,6 +254,22 @@ def common_cues(matches: Sequence[Sequence[tuple[str, float]]]) -> frozenset[str
             df[cue] = df.get(cue, 0) + 1
     limit = COMMON_SHARE * len(matches)
     return frozenset(c for c, n in df.items() if n > limit)
+
+
+_WORD = re.compile(r"[a-z][a-z'\u2019-]+")
+
+
+def subject_stems(title: Optional[str]) -> frozenset[str]:
+    """The first five letters of each content word of a title ("Plantar warts" -> plant, warts).
+
+    Function words (``data/stopwords.json``) and words that name a section
+    ("symptoms", "causes") are left out: they say nothing of the subject.
+    """
+    if not title:
+        return frozenset()
+    stop = stopwords()
+    return frozenset(w[:5] for w in _WORD.findall(title.lower())
+                     if len(w) > 3 and w not in stop and not named_sections(w))
 
 
 def is_definition(text: str) -> bool:

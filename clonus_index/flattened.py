@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional
 
-from .cleaning import clean_text, is_dropped, normalise_spaces, unescape
+from .cleaning import clean_text, is_dropped, normalise_spaces, opens_as_furniture, unescape
 from .models import Block, Document
 from .resources import load
 
@@ -92,16 +92,15 @@ def split_references(pieces: list[_Piece]) -> tuple[list[_Piece], list[str]]:
 
 
 def _is_heading_fragment(text: str, following: Optional[_Piece]) -> bool:
-    words = text.split()
-    return (
-        following is not None
-        and 1 <= len(words) <= 8
-        and len(text) <= 80
-        and _STARTS_SENTENCE.match(text) is not None
-        and not re.search(r"[.!?:,;]$", text)
-        and _STARTS_SENTENCE.match(following.text) is not None
-    )
+    return (following is not None and _heading_shaped(text)
+            and _STARTS_SENTENCE.match(following.text) is not None)
 
+
+def _heading_shaped(text: str) -> bool:
+    """A short capitalised fragment with no closing punctuation: a heading's shape."""
+    words = text.split()
+    return (1 <= len(words) <= 8 and len(text) <= 80 and _STARTS_SENTENCE.match(text) is not None
+            and not re.search(r"[.!?:,;]$", text))
 
 
 def _run_in_heading(text: str) -> Optional[tuple[str, str]]:
@@ -141,27 +140,46 @@ def read_flattened(text: str, source: str = "<text>") -> Document:
     blocks: list[Block] = []
     current: list[_Piece] = []
 
+    list_heading = False  # the last heading tops a list ("Do   use sunscreen   wear a hat")
+
+    def opens_list(prev: Optional[Block]) -> bool:
+        """True when the block before starts or continues a list: a lead-in, an item, a list's heading."""
+        if prev is None:
+            return False
+        if prev.kind == "heading":
+            return list_heading
+        return prev.item or prev.text.endswith(":")
+
     def flush() -> None:
         if current:
             joined = clean_text(" ".join(p.text for p in current))
             if joined and not is_dropped(joined):
                 prev = blocks[-1] if blocks else None
-                item = current[0].gap >= 3 and prev is not None and prev.kind == "text" and (
-                    prev.item or prev.text.endswith(":"))
+                item = current[0].gap >= 3 and opens_list(prev)
                 blocks.append(Block("text", joined, item=item))
             current.clear()
 
+    def tops_list(i: int) -> bool:
+        """A short fragment over list items: lower-case pieces after runs of three spaces."""
+        after = pieces[i + 1:i + 3]
+        return len(after) == 2 and all(p.gap >= 3 for p in after) and after[0].text[:1].islower()
+
     def is_fragment(i: int) -> bool:
         following = pieces[i + 1] if i + 1 < len(pieces) else None
-        return _is_heading_fragment(pieces[i].text, following)
+        return _is_heading_fragment(pieces[i].text, following) or (
+            _heading_shaped(pieces[i].text) and tops_list(i))
 
     def in_list() -> bool:
         """True while ``current`` is a list item: after a lead-in or another item."""
         prev = blocks[-1] if blocks else None
-        return (bool(current) and current[0].gap >= 3 and prev is not None
-                and prev.kind == "text" and (prev.item or prev.text.endswith(":")))
+        return bool(current) and current[0].gap >= 3 and opens_list(prev)
 
     for i, piece in enumerate(pieces):
+        if opens_as_furniture(piece.text):
+            # Leaflet furniture ("Leaflet code: ...", "Page last reviewed: ...")
+            # after a line with no full stop is not part of it.
+            flush()
+            continue
         if current and not _SENTENCE_END.search(current[-1].text) and not (in_list() and (
                 (piece.gap >= 3 and _STARTS_ITEM.match(piece.text))
                 or (piece.gap >= 2 and _STARTS_SENTENCE.match(piece.text)))):
@@ -186,6 +204,7 @@ def read_flattened(text: str, source: str = "<text>") -> Document:
             heading = clean_text(piece.text)
             if not is_dropped(heading):
                 blocks.append(Block("heading", heading))
+                list_heading = tops_list(i)
             continue
         run_in = _run_in_heading(piece.text)
         if run_in:  # "Outlook Most people recover": the heading ran into its text

@@ -104,11 +104,13 @@ def read_plain(text: str, source: str = "<text>") -> Document:
             return
         if level is None:
             # A question is a topic of its own ("Why might a doctor order the
-            # test?"); a short name under a section is a subsection ("Surgery").
-            level = 2 if (classify_heading(line) or not seen_section
-                          or line.rstrip().endswith("?")) else 3
+            # test?"); another short line under a section may be a subsection
+            # ("Surgery") or a section its words do not name ("How to get rid
+            # of warts"): its level is left for sections to decide, by its text.
+            if classify_heading(line) or not seen_section or line.rstrip().endswith("?"):
+                level = 2
         seen_section = seen_section or level == 2
-        blocks.append(Block("heading", line, level=2 if level <= 2 else 3))
+        blocks.append(Block("heading", line, level=None if level is None else min(3, max(2, level))))
 
     for chunk in _BREAK.split(body.strip()):
         lines = [clean_text(line) for line in chunk.split("\n")]

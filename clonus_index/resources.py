@@ -11,7 +11,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["load", "bundled_corpus"]
+__all__ = ["load", "stopwords", "bundled_corpus"]
 
 
 @lru_cache(maxsize=None)
@@ -19,6 +19,12 @@ def load(name: str) -> Any:
     """The parsed ``clonus_index/data/NAME.json``."""
     text = resources.files("clonus_index").joinpath("data").joinpath(f"{name}.json").read_text("utf-8")
     return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """English function words (``data/stopwords.json``)."""
+    return frozenset(load("stopwords")["stopwords"])
 
 
 def bundled_corpus():

@@ -11,13 +11,18 @@ short headings become subsections, and a subsection ends with its section.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from .cues import (article_kind, asks_definition, classify_heading, common_cues, cue_matches,
                    cue_scores, intent_kinds, is_definition, kind_of, named_sections, scores_of,
-                   section_names, tables)
+                   section_names, subject_stems, tables, title_cues)
 from .models import Block
+from .resources import stopwords
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s")
+_WORD = re.compile(r"[a-z][a-z'\u2019-]*")
 
 __all__ = ["Placement", "place_blocks", "classify_heading", "cue_scores", "section_names",
            "intent_kinds", "asks_definition", "article_kind", "kind_of", "SEGMENT_COST"]
@@ -56,6 +61,10 @@ ITEM_WEIGHT = 0.5
 FORCED = 1000.0
 FORCED_AFTER = 3.0
 FORCED_SPAN = 3
+#: What a list lead-in that names one of the kind's sections in a heading's
+#: words ("Symptoms of hay fever include:") adds to it: as much as a phrase
+#: cue in a first sentence.
+LEAD_IN_BONUS = 4.0
 
 
 @dataclass(frozen=True)
@@ -70,16 +79,17 @@ class Placement:
 def place_blocks(blocks: Sequence[Block], title: Optional[str] = None) -> list[Optional[Placement]]:
     """One ``Placement`` per block (None for headings), in order."""
     matches = [cue_matches(b.text) for b in blocks]  # once per block, for every step
-    common = common_cues([m for m, b in zip(matches, blocks) if b.kind == "text"])
+    # Cues that name the article's subject (in most paragraphs, or in its title) count less.
+    common = common_cues([m for m, b in zip(matches, blocks) if b.kind == "text"]) | title_cues(title)
     scores = [scores_of(m, common) for m in matches]
     kind = article_kind(blocks, title, scores)
     if any(b.kind == "heading" and b.level == 2 for b in blocks):
-        return _from_headings(blocks, kind, scores)
+        return _from_headings(blocks, kind, scores, subject_stems(title))
     return _inferred(blocks, kind, scores)
 
 
-def _from_headings(blocks: Sequence[Block], article: str,
-                   block_scores: Sequence[dict[str, float]]) -> list[Optional[Placement]]:
+def _from_headings(blocks: Sequence[Block], article: str, block_scores: Sequence[dict[str, float]],
+                   subject: frozenset[str] = frozenset()) -> list[Optional[Placement]]:
     """Sections from the headings; each heading's kind from its words, else from its text.
 
     A heading that names one of this kind of article's sections gives that
@@ -94,22 +104,29 @@ def _from_headings(blocks: Sequence[Block], article: str,
     t = tables()
     allowed = t.kinds[article]
     fold = t.fold[article]
-    # Runs of text blocks under one deciding heading: (heading, block indexes).
-    runs: list[tuple[Optional[str], list[int]]] = [(None, [])]
+    # Runs of text blocks under one deciding heading: (heading block, block indexes).
+    runs: list[tuple[Optional[int], list[int]]] = [(None, [])]
     for i, block in enumerate(blocks):
         if block.kind == "heading":
-            if block.level == 2 or block.text.rstrip().endswith("?"):
-                runs.append((block.text, []))
+            if block.level != 3 or block.text.rstrip().endswith("?"):
+                runs.append((i, []))
         else:
             runs[-1][1].append(i)
     kinds: dict[int, str] = {}
+    starts: set[int] = set()  # the headings that open a section
     previous = t.default
     for heading, members in runs:
+        texts = [block_scores[i] for i in members]
         if heading is None:
             kind = t.default  # the untitled opening
         else:
-            kind = _heading_kind(heading, [block_scores[i] for i in members], allowed, fold,
+            text = blocks[heading].text
+            kind = _heading_kind(text, texts, allowed, fold,
                                  opening=previous == t.default) or previous
+            if blocks[heading].level is None and not _opens_section(text, subject):
+                kind = previous  # a subsection: its text speaks for the section it is in
+            else:
+                starts.add(heading)
         for i in members:
             kinds[i] = kind
         previous = kind
@@ -117,7 +134,7 @@ def _from_headings(blocks: Sequence[Block], article: str,
     out: list[Optional[Placement]] = []
     for i, block in enumerate(blocks):
         if block.kind == "heading":
-            if block.level == 2:
+            if block.level == 2 or (block.level is None and i in starts):
                 section, sub = block.text, None
             else:
                 sub = block.text
@@ -125,6 +142,22 @@ def _from_headings(blocks: Sequence[Block], article: str,
         else:
             out.append(Placement(section, kinds[i], sub))
     return out
+
+
+def _opens_section(heading: str, subject: frozenset[str]) -> bool:
+    """Whether a heading whose level was lost opens a section, or is a subsection.
+
+    It opens one when it names a section ("Symptoms"), asks a question
+    ("Who needs cataract surgery?") or says something of the article's
+    subject ("How to get rid of plantar warts", "A pharmacist can help with
+    hay fever"), as section headings do; a name ("Salicylic acid"), even
+    one of a kind of the subject ("Paroxysmal AFib"), is a subsection.
+    """
+    if named_sections(heading) or heading.rstrip().endswith("?"):
+        return True
+    words = _WORD.findall(heading.lower())
+    return bool(subject & subject_stems(heading)) and any(
+        w in stopwords() and w not in ("and", "or") for w in words)
 
 
 def _heading_kind(heading: str, texts: Sequence[dict[str, float]], allowed: Sequence[str],
@@ -191,7 +224,7 @@ def _inferred(blocks: Sequence[Block], article: str,
             # The section a heading names holds until the next heading; after
             # a subsection heading the cues decide again, since flattening may
             # have lost a section heading between the two.
-            forced = named if named in names else None
+            forced = named if named in names else fold.get(named or "")
             if forced == t.default and evidence:
                 forced = None  # Overview only opens an article: a later "Key points" is a summary
             last_text = None
@@ -200,6 +233,12 @@ def _inferred(blocks: Sequence[Block], article: str,
             since_heading = 0
             continue
         scores = dict(own_scores)
+        if block.text.endswith(":") and not block.item:
+            # A list's lead-in names its topic as a heading would ("Symptoms
+            # of hay fever include:", "See a GP if:").
+            for named in named_sections(_SENTENCES.split(block.text)[-1]):
+                if named in names and named != t.default:
+                    scores[named] += LEAD_IN_BONUS
         if block.item and evidence and not fresh and (
                 last_text is not None and (last_text.item or last_text.text.endswith(":"))):
             # A list's items share the section of their lead-in: one unit,

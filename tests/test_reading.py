@@ -398,5 +398,107 @@ def test_a_plain_text_question_heading_is_a_section_and_a_short_name_a_subsectio
                      "Why might I need one?\n\nIt can show an infection such as meningitis.\n\n"
                      "Children\n\nChildren may be given a sedative first.\n\n"
                      "Will it hurt?\n\nA local anaesthetic numbs the skin first.\n")
+    # A short name's level is left to sections, which make it a subsection.
     assert [(b.text, b.level) for b in doc.blocks if b.kind == "heading"] == [
-        ("Why might I need one?", 2), ("Children", 3), ("Will it hurt?", 2)]
+        ("Why might I need one?", 2), ("Children", None), ("Will it hurt?", 2)]
+    from clonus_index.sections import place_blocks
+    placed = [p for p in place_blocks(doc.blocks, "Lumbar puncture") if p is not None]
+    assert [(p.section, p.subsection) for p in placed] == [
+        ("Overview", None), ("Why might I need one?", None), ("Why might I need one?", "Children"),
+        ("Will it hurt?", None)]
+
+
+def test_a_plain_text_heading_naming_the_subject_opens_a_section_its_words_do_not_name():
+    from clonus_index.reading import read_plain
+    from clonus_index.sections import place_blocks
+    # "Getting rid of ..." names no section, but names the subject as section headings do.
+    doc = read_plain("Head lice\n\nHead lice are tiny insects that live in hair.\n\n"
+                     "Signs of head lice\n\nAn itchy scalp is the most common sign.\n\n"
+                     "Getting rid of head lice\n\nWet combing with a fine-toothed comb treats most "
+                     "cases. Medicated lotions and sprays from a pharmacy can also be used.\n\n"
+                     "Lotions and sprays\n\nApply the treatment to dry hair and repeat after a week.\n")
+    placed = [(b.text, p) for b, p in zip(doc.blocks, place_blocks(doc.blocks, "Head lice")) if p]
+    assert [(p.section, p.kind, p.subsection) for _, p in placed] == [
+        ("Overview", "Overview", None), ("Signs of head lice", "Symptoms", None),
+        ("Getting rid of head lice", "Treatment", None),
+        ("Getting rid of head lice", "Treatment", "Lotions and sprays")]
+
+
+def test_a_plain_text_heading_naming_a_kind_of_the_subject_stays_a_subsection():
+    from clonus_index.reading import read_plain
+    from clonus_index.sections import place_blocks
+    doc = read_plain("Migraine\n\nA migraine is a bad headache felt as throbbing pain.\n\n"
+                     "Types of migraine\n\nThere are several types of migraine.\n\n"
+                     "Vestibular migraine\n\nIt causes vertigo and dizziness, often with nausea.\n\n"
+                     "Chronic migraine\n\nHeadaches on 15 or more days a month for 3 months.\n")
+    placed = [p for p in place_blocks(doc.blocks, "Migraine") if p]
+    assert [(p.kind, p.subsection) for p in placed] == [
+        ("Overview", None), ("Types", None), ("Types", "Vestibular migraine"),
+        ("Types", "Chronic migraine")]
+
+
+_LEAFLET_BODY = ("A gastroscopy is a test to look inside your food pipe and stomach. It takes about "
+                 "ten minutes. You should not eat for six hours before the test.")
+
+
+@pytest.mark.parametrize("form", ["flattened", "html", "plain"])
+def test_leaflet_codes_review_dates_and_contact_boxes_never_reach_a_passage(tmp_path, form):
+    from clonus_index import ingest
+    if form == "flattened":
+        text = (" Patient information for patients  Reference: GAS-207 (version 1)  " + _LEAFLET_BODY
+                + "  Contact us  Gastroenterology Unit, Level 3, Riverside Infirmary: 01632 870 221 "
+                "(Monday to Friday, 9am to 4pm)  Leaflet code: GAS-207 (version 1) Date published: "
+                "May 2024 Review date: May 2027   Page last reviewed: 1 May 2024   Next review due: "
+                "1 May 2027 ")
+        path = tmp_path / "gastroscopy.txt"
+    elif form == "html":
+        text = ("<html><body><article><h1>Gastroscopy</h1><p>Upper GI Unit \u2013 Information for "
+                f"patients</p><p>{_LEAFLET_BODY}</p><table><tr><td>Leaflet code:</td><td>GAS-207 "
+                "(version 1)</td></tr><tr><td>Published:</td><td>May 2024</td></tr></table>"
+                "<p>Page last reviewed: 1 May 2024<br>Next review due: 1 May 2027</p>"
+                "<div class='page-feedback'><p>Can you answer a quick question about your visit?</p>"
+                "</div></article></body></html>")
+        path = tmp_path / "gastroscopy.html"
+    else:
+        text = ("Gastroscopy\n\nUpper GI Unit, Riverside Infirmary \u2014 Review date: May 2027\n\n"
+                f"{_LEAFLET_BODY}\n\nRiverside Infirmary NHS Trust Leaflet code: GAS-207 (version 1), "
+                "published May 2024\n\nSwitchboard 01632 870 000\n")
+        path = tmp_path / "gastroscopy.txt"
+    path.write_text(text, "utf-8")
+    passages = ingest([path]).passages
+    assert " ".join(p.text for p in passages) == _LEAFLET_BODY
+
+
+def test_a_callout_inside_the_article_is_text_and_a_sidebar_outside_it_is_not():
+    page = ("<html><body><main><article><h1>Impetigo</h1><p>Impetigo is a skin infection.</p>"
+            "<div class='care-card' role='complementary'><p>See a GP if:</p><ul><li>the sores "
+            "keep spreading</li></ul></div></article></main>"
+            "<div role='complementary'><p>Most read this week</p></div></body></html>")
+    texts = [b.text for b in read_html(page).blocks if b.kind == "text"]
+    assert texts == ["Impetigo is a skin infection.", "See a GP if:", "the sores keep spreading"]
+
+
+def test_a_sentence_to_the_reader_with_a_telephone_number_is_kept():
+    from clonus_index.cleaning import is_dropped
+    assert not is_dropped("If you feel unwell, call the ward on 01632 960 552 straight away.")
+    assert is_dropped("Day Surgery Unit, Level 2: 01632 960 418 (Monday to Friday, 8am to 6pm)")
+    # A reference's DOI is a long run of digits, not a telephone number.
+    assert not is_dropped("Smith, J. (2014). A guideline. https://doi.org/10.1177/0194599814545325")
+
+
+def test_a_short_heading_over_lower_case_items_keeps_them_apart():
+    # Flattened "Do   wear a hat   drink water  Don't   ..." lists: the heading
+    # is followed by items, not by a sentence.
+    text = (" Heat exhaustion can be treated at home.  Do   move to a cool place   drink plenty "
+            "of water   loosen tight clothing  Don't   do not drink alcohol   do not take a hot "
+            "shower  Most people feel better within 30 minutes. ")
+    doc = read_text(text)
+    assert [(b.kind, b.text, b.item) for b in doc.blocks] == [
+        ("text", "Heat exhaustion can be treated at home.", False), ("heading", "Do", False),
+        ("text", "move to a cool place", True), ("text", "drink plenty of water", True),
+        ("text", "loosen tight clothing", True), ("heading", "Don't", False),
+        ("text", "do not drink alcohol", True), ("text", "do not take a hot shower", True),
+        ("text", "Most people feel better within 30 minutes.", False)]
+    from clonus_index.pipeline import ingest_document
+    passages = [p.text for p in ingest_document(read_text(text))[1]]
+    assert any("move to a cool place\n" in p for p in passages)

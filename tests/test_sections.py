@@ -219,8 +219,7 @@ def test_a_name_inside_a_longer_heading_phrase_is_not_named_too():
     from clonus_index.cues import named_sections
     assert named_sections("After the procedure") == ["Recovery"]
     assert named_sections("Symptoms and causes") == ["Symptoms", "Causes"]
-    assert named_sections("Things you can do to prevent kidney stones") == [
-        "Living with", "Prevention"]
+    assert named_sections("Things you can do to prevent kidney stones") == ["Prevention"]
     assert named_sections("Corticosteroids") == []
     assert named_sections("What does a spirometry test show?") == ["Overview"]
     assert named_sections("What does treatment involve?") == ["Treatment"]
@@ -276,3 +275,62 @@ def test_a_procedure_on_a_condition_is_a_procedure_when_its_title_says_so():
     blocks = [Block("text", t) for t in condition * 8 + procedure * 8]
     assert article_kind(blocks, "Hip replacement surgery: what to expect") == "procedure"
     assert article_kind(blocks, "Osteoarthritis of the hip") == "condition"
+
+
+def test_framing_words_name_a_section_only_when_the_heading_names_no_other():
+    page = ("<article><h1>Gout</h1><p>Gout is a type of arthritis.</p>"
+            "<h2>Things you can do to prevent gout attacks</h2><p>Drink plenty of water and "
+            "cut down on alcohol and red meat.</p>"
+            "<h2>Things you can do to help</h2><p>Rest the joint and keep it cool.</p></article>")
+    assert [k for _, k in _kinds(page)] == ["Overview", "Prevention", "Living with"]
+
+
+def test_how_successful_an_operation_is_is_its_results_and_its_types_are_what_happens():
+    page = ("<article><h1>Hip replacement surgery</h1><p>A hip replacement is an operation "
+            "to replace a damaged hip joint.</p><h2>Types of hip implant</h2><p>Implants may be "
+            "cemented into the bone or fixed without cement, and are made of metal, ceramic "
+            "or plastic.</p><h2>How successful is a hip replacement?</h2><p>Nine in ten "
+            "artificial hips still work well after fifteen years.</p></article>")
+    assert [k for _, k in _kinds(page)] == ["Overview", "What happens", "Results"]
+
+
+def test_a_closing_summary_is_a_drugs_overview_and_a_conditions_outlook():
+    drug = ("<article><h1>Naproxen</h1><p>Naproxen is a medicine used to treat pain.</p>"
+            "<h2>If you take too much</h2><p>Taking too much naproxen can harm your stomach; "
+            "go to A&amp;E straight away.</p><h2>Summary</h2><p>Naproxen works well for most "
+            "kinds of pain when it is taken with food.</p></article>")
+    assert [k for _, k in _kinds(drug)] == ["Overview", "Warnings", "Overview"]
+    condition = ("<article><h1>Shin splints</h1><p>Shin splints is pain along the shin bone.</p>"
+                 "<h2>Bottom line</h2><p>Shin splints usually get better within weeks with "
+                 "rest.</p></article>")
+    assert [k for _, k in _kinds(condition)] == ["Overview", "Outlook"]
+
+
+def test_a_cue_word_in_the_title_names_the_subject_not_a_section():
+    from clonus_index.cues import title_cues
+
+    assert "fever" in title_cues("Scarlet fever")
+    assert not title_cues("Gout: symptoms and treatment")
+    # "fever" is a symptom's word, but in an article on scarlet fever it names the subject.
+    page = ("<article><h1>Scarlet fever</h1><p>Scarlet fever is an infection that mostly "
+            "affects young children.</p><h2>Help from a pharmacist</h2><p>A pharmacist can "
+            "suggest something for scarlet fever, such as paracetamol syrup for a child with "
+            "scarlet fever.</p></article>")
+    assert [k for _, k in _kinds(page)] == ["Overview", "Treatment"]
+
+
+def test_a_list_lead_in_that_names_a_section_starts_it_in_flattened_text():
+    from clonus_index.reading import read_text
+    # Written for no article in the sets: treatment talk, then a prevention
+    # list whose items and later paragraphs still mention treatment.
+    text = (" Athlete's foot is a common fungal infection of the skin between the toes.  "
+            "Antifungal creams from a pharmacy treat most cases within two weeks. A pharmacist "
+            "can recommend a cream, spray or powder.  If the treatment does not work, a doctor "
+            "may prescribe antifungal tablets.  Ways to prevent athlete's foot coming back "
+            "include:   drying between your toes after washing   changing your socks every day  "
+            " wearing flip-flops in communal showers   not sharing towels  Keep using the "
+            "treatment for a week after the rash has gone. ")
+    doc = read_text(text)
+    placed = [(b.text, p.section) for b, p in zip(doc.blocks, place_blocks(doc.blocks, "Athlete's foot")) if p]
+    assert dict(placed)["Ways to prevent athlete's foot coming back include:"] == "Prevention"
+    assert dict(placed)["changing your socks every day"] == "Prevention"
