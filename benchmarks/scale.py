@@ -13,8 +13,9 @@ the passages clonus_index made, and prints, per system: build time and
 passages/s, peak memory of the building process, disk at its peak during the
 build and at the end, time to open the index, query median / p95 over short
 questions and over chat-length messages, and the memory (RSS) of the
-searching process; then ratios to each baseline, the CLI ``search`` end to end
-and one thread against two on one opened Index. Every build and every
+searching process; then ratios to each baseline, the CLI ``search`` end to end,
+one thread against two on one opened Index, and what adding and removing one
+article costs in the built index beside its full build (``incremental.py``). Every build and every
 search session runs in a fresh process (``systems.py``), one after another.
 Only the library's public API and the ``clonus-index`` command are used.
 """
@@ -34,18 +35,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import make_corpora as corpora  # noqa: E402  (the path must be set first)
+import incremental  # noqa: E402  (the path must be set first)
+import make_corpora as corpora  # noqa: E402
 from systems import SYSTEMS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SIZES = (3_000, 10_000, 30_000, 100_000)
 
 
-def run_worker(args: list[str], tmpdir: Path) -> dict:
+def run_worker(args: list[str], tmpdir: Path, script: str = "systems.py") -> dict:
     """One measurement in a fresh process; its JSON result."""
     tmpdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "TMPDIR": str(tmpdir)}
-    proc = subprocess.run([sys.executable, str(HERE / "systems.py"), *args], env=env,
+    proc = subprocess.run([sys.executable, str(HERE / script), *args], env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"benchmark worker failed ({' '.join(args[:2])}):\n{proc.stderr[-3000:]}")
@@ -90,6 +92,10 @@ def measure(size: int, args: argparse.Namespace, work: Path) -> dict:
         if system == "clonus_index":
             log(f"[{size:,}] clonus-index search from the command line")
             results[system]["cli_s"] = cli_seconds(index, queries["short"][:args.cli_runs])
+            log(f"[{size:,}] adding and removing one article (incremental.py)")
+            new_article = corpora.generated_corpus(articles + 1)[-1]
+            results[system]["incremental"] = run_worker(
+                [str(index), str(sources), str(new_article)], work / "tmp-incremental", "incremental.py")
     for r in results.values():
         r["passages_per_s"] = passages / r["build_s"]
     return {"size": size, "articles": articles, "passages": passages, "systems": results,
@@ -177,6 +183,7 @@ def main() -> int:
     if args.from_json:
         runs = json.loads(args.from_json.read_text())
         print("\n\n".join(size_table(run) for run in runs))
+        print("\n### Incremental updates\n\n" + incremental.table(runs))
         if len(runs) > 1:
             print("\n### Scale curve\n\n" + curve_table(runs))
         return 0
@@ -201,6 +208,8 @@ def main() -> int:
         run["systems"]["clonus_index"]["cli_runs"] = args.cli_runs
         runs.append(run)
         print(size_table(run) + "\n", flush=True)
+        print("Incremental updates (a copy of the clonus_index index; wall s, CPU s of the "
+              "updating process in brackets):\n\n" + incremental.table([run]) + "\n", flush=True)
         if args.json:
             args.json.write_text(json.dumps(runs, indent=1))
     if len(runs) > 1:

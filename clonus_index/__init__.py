@@ -14,10 +14,11 @@ from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedE
 from .pipeline import Corpus, ingest, write_jsonl
 from .models import Article, Hit, Passage, Reference, ReferenceLink
 from .searching import Index, Results, build_index, open_index, search
+from .update_plans import Update
 
 __all__ = [
     "__version__",
-    "Article", "Reference", "ReferenceLink", "Passage", "Hit", "Corpus", "Index", "Results",
+    "Article", "Reference", "ReferenceLink", "Passage", "Hit", "Corpus", "Index", "Results", "Update",
     "ingest", "write_jsonl", "open_index", "build_index", "search",
     "ClonusIndexError", "IngestError", "OutputError", "QueryError", "IndexStateError", "IndexNotFoundError",
     "IndexVersionError", "IndexDamagedError", "IndexBusyError", "IndexWriteError",

@@ -20,18 +20,29 @@ from .models import Article
 __all__ = ["ArticleStore", "write_articles"]
 
 
-def write_articles(path: Path, offsets_path: Path, articles: Iterable[Article]) -> None:
-    """``articles`` as JSON Lines at ``path``, and at ``offsets_path`` where each line is."""
+def write_articles(path: Path, offsets_path: Path,
+                   articles: Iterable[Article | tuple[str, bytes]]) -> None:
+    """``articles`` as JSON Lines at ``path``, and at ``offsets_path`` where each line is.
+
+    An item may also be ``(article_id, line)``: a line copied as it is from
+    another generation's store (see ``ArticleStore.line``), so an update
+    rewrites only the articles it changes.
+    """
     offsets: dict[str, list[int]] = {}
     with open(path, "wb") as fh:
         for article in articles:
-            line = json.dumps(article.to_dict(with_text=True), ensure_ascii=False).encode("utf-8")
-            offsets[article.id] = [fh.tell(), len(line)]
+            if isinstance(article, Article):
+                aid = article.id
+                line = json.dumps(article.to_dict(with_text=True),
+                                  ensure_ascii=False).encode("utf-8")
+            else:
+                aid, line = article
+            offsets[aid] = [fh.tell(), len(line)]
             fh.write(line + b"\n")
         fh.flush()
         os.fsync(fh.fileno())
     with open(offsets_path, "w", encoding="utf-8") as fh:
-        json.dump(offsets, fh)
+        fh.write(json.dumps(offsets))  # one string: json.dump encodes piece by piece, slowly
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -85,6 +96,17 @@ class ArticleStore(Mapping):
                 raise IndexDamagedError(self._damaged) from None
             self._cache[article_id] = found
         return found
+
+    def line(self, article_id: str) -> bytes:
+        """The stored JSON line of an article, unparsed (for copying it into a new generation)."""
+        start, length = self._offsets[article_id]
+        try:
+            line = os.pread(self._fd, length, start)
+        except OSError:
+            raise IndexDamagedError(self._damaged) from None
+        if len(line) != length:
+            raise IndexDamagedError(self._damaged)
+        return line
 
     def __contains__(self, article_id: object) -> bool:
         return article_id in self._offsets

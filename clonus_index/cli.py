@@ -229,19 +229,98 @@ def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Pa
                         "(add --with-bundled to index the bundled article too)", exit_code=2)
     count = len(list(iter_sources(sources))) if sources else 0
     count += 1 if with_bundled else 0  # the bundled corpus is one article
+    read: list[Path] = []
     if count >= PROGRESS_MIN_FILES:
         with click.progressbar(length=count, label="Reading articles", file=sys.stderr,
                                item_show_func=lambda p: printable(p.name) if p else None) as bar:
             def progress(path: Path) -> None:
+                read.append(path)
                 bar.update(1, path)
             index = build_index(sources, index_path, progress=progress, with_bundled=with_bundled,
                                 semantic=semantic)
     else:
-        index = build_index(sources, index_path, with_bundled=with_bundled, semantic=semantic)
+        index = build_index(sources, index_path, progress=read.append, with_bundled=with_bundled,
+                            semantic=semantic)
     info = index.info()
     vectors = " (with passage vectors)" if info.get("semantic") else ""
+    kept = len(info["articles"]) - len(read)  # sources an earlier build read, unchanged since
     click.echo(printable(f"Indexed {info['passages']} passages from {len(info['articles'])} "
-                         f"article(s) into {info['path']}{vectors}"), err=True)
+                         f"article(s) into {info['path']}{vectors}"
+                         + (f" ({kept} unchanged source{'s' if kept > 1 else ''} kept as "
+                            f"{'they were' if kept > 1 else 'it was'})" if kept > 0 else "")),
+               err=True)
+
+
+def _writable_index(index_path, command: str) -> Path:
+    """The folder an ``add`` or ``remove`` changes: given, and neither bundled nor OpenSearch."""
+    if index_path is None:
+        raise UserError(f"say which index to change with --index PATH (the bundled article's "
+                        f"index cannot be changed: {BUNDLED_HINT})", exit_code=2)
+    if opensearch_backend.is_opensearch_url(index_path):
+        raise UserError(f"{command} does not support OpenSearch indexes yet; rebuild the "
+                        f"OpenSearch index with: clonus-index build SOURCES... --index "
+                        f"{index_path}", exit_code=2)
+    return index_path
+
+
+#: How to make an index of one's own, for the bundled index that cannot be changed.
+BUNDLED_HINT = "make your own with: clonus-index build SOURCES... --with-bundled --index PATH"
+
+
+def _change(index_path, command: str, as_json: bool, change: Callable[[Index], object]) -> None:
+    """Open the index an ``add`` or ``remove`` changes, change it, and say what changed."""
+    index = open_index(_writable_index(index_path, command))
+    update = change(index)
+    if as_json:
+        click.echo(dumps(update.to_dict()))
+    _say_update(update, index)
+
+
+def _say_update(update, index: Index) -> None:
+    """One line on stderr: what changed, and what the index now holds."""
+    parts = [f"{len(ids)} {what}" for what, ids in (("added", update.added),
+                                                    ("replaced", update.replaced),
+                                                    ("removed", update.removed)) if ids]
+    info = index.info()
+    change = ", ".join(parts) if update.changed else "nothing changed"
+    click.echo(printable(f"{change}: {info['passages']} passages from {len(info['articles'])} "
+                         f"article(s) in {info['path']}"), err=True)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, type=SOURCE_PATHS)
+@click.option("--index", "index_path", type=str, callback=_index_location, metavar="PATH",
+              help="Index folder to change (required).")
+@json_option
+@_errors
+def add(sources: tuple[Path, ...], index_path: Optional[Path], as_json: bool) -> None:
+    """Add the articles of SOURCES to an index, replacing those already in it.
+
+    A source already indexed (named by the same path) replaces its article,
+    which keeps its id when its title is the same; an unchanged source is
+    skipped. Searchers see the index before or after, never in between.
+
+    \b
+    Example:
+        clonus-index add new-articles/ updated.html --index ./my-index
+    """
+    _change(index_path, "add", as_json, lambda index: index.add(sources))
+
+
+@cli.command()
+@click.argument("article_ids", nargs=-1, required=True, metavar="ARTICLE_ID...")
+@click.option("--index", "index_path", type=str, callback=_index_location, metavar="PATH",
+              help="Index folder to change (required).")
+@json_option
+@_errors
+def remove(article_ids: tuple[str, ...], index_path: Optional[Path], as_json: bool) -> None:
+    """Remove articles from an index by id (the ids are listed by clonus-index info).
+
+    \b
+    Example:
+        clonus-index remove what-is-clonus --index ./my-index
+    """
+    _change(index_path, "remove", as_json, lambda index: index.remove(article_ids))
 
 
 @cli.command()

@@ -1,11 +1,12 @@
-"""Index storage: the Whoosh schema, atomic builds, and the bundled default index.
+"""Index storage: the Whoosh schema, atomic builds, and opening a generation.
 
 After ingestion, before search. An index folder holds numbered generations;
 a build writes a complete new generation and then swaps the ``CURRENT``
 pointer in one atomic rename, so a reader only ever opens a finished index.
 Builders take an exclusive lock; a crashed build leaves only a stray
 ``.tmp`` folder that the next build removes. What makes a folder an index,
-and what may be removed from one, is in ``index_folder.py``.
+and what may be removed from one, is in ``index_folder.py``; the bundled
+article's index is in ``bundled.py``.
 """
 
 from __future__ import annotations
@@ -18,36 +19,34 @@ import os
 import shutil
 import time
 import uuid
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from . import __version__
-from .errors import (CacheError, ClonusIndexError, IndexBusyError, IndexDamagedError,
-                     IndexNotFoundError, IndexVersionError, IndexWriteError)
+from .errors import (ClonusIndexError, IndexDamagedError, IndexNotFoundError, IndexVersionError,
+                     IndexWriteError)
 from .index_folder import (CURRENT, cleanup as _cleanup,
                            current_generation as _current_generation, folder_kind,
                            fsync_dir as _fsync_dir, is_generation_name, lease_generation,
                            new_generation_name, read_pointer, writing)
 from .article_store import ArticleStore, write_articles
-from .pipeline import Corpus, ingest, write_atomic
-from .query import mine_abbreviations
+from .catalogue import Entry, SourceFile, derived_meta, entries_for, write_catalogue
+from .pipeline import Corpus, write_atomic
 from .ranking import Signals, passage_signals
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
-from .resources import bundled_corpus
 from .sections import kind_of
 from .semantic import VectorStore, write_vectors
 
 __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "write_index",
-           "read_index", "sources_hash", "default_index_dir", "bundled_index", "BUILD_LOCK_WAIT",
-           "code_digest", "bundled_sources", "read_sources", "has_vectors"]
+           "read_index", "sources_hash", "BUILD_LOCK_WAIT", "code_digest", "publish_generation",
+           "write_meta", "add_passages", "locked", "has_vectors"]
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
@@ -135,6 +134,7 @@ def sources_hash(paths: Iterable[str | Path]) -> str:
 def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
                 lock_wait: float = BUILD_LOCK_WAIT,
                 storage_hook: Optional[Callable[[Path], None]] = None,
+                files: Optional[Sequence[SourceFile]] = None,
                 semantic: Optional[bool] = None) -> Path:
     """Write ``corpus`` as a new generation of the index at ``path`` and swap it in.
 
@@ -143,43 +143,54 @@ def write_index(corpus: Corpus, path: str | Path, sources_digest: str = "",
     that last rename, readers see the previous index; if anything fails, the
     unfinished folder is removed and the previous index stays as it was.
     ``storage_hook`` runs after the Whoosh commit, before the swap (tests use
-    it to inject faults). ``semantic`` writes the passage vectors into the new
-    generation too (``semantic.write_vectors``, reusing the previous
-    generation's unchanged ones); None keeps what the previous generation had.
+    it to inject faults). ``files`` are the source files the articles came
+    from, with their hashes, so a later build re-reads only what changed.
+    ``semantic`` writes the passage vectors into the new generation too
+    (``semantic.write_vectors``, reusing the previous generation's unchanged
+    ones); None keeps what the previous generation had.
     """
     path = Path(path)
+    with locked(path, lock_wait):
+        _write_generation(corpus, path, sources_digest, storage_hook, files, semantic)
+    return path
+
+
+@contextlib.contextmanager
+def locked(path: Path, lock_wait: float = BUILD_LOCK_WAIT) -> Iterator[None]:
+    """Hold the build lock of the index at ``path`` (made an index folder if need be).
+
+    A folder, marker or lock that cannot be made (read-only) is an
+    ``IndexWriteError`` saying nothing was changed.
+    """
     try:
         with writing(path, lock_wait):
-            _write_generation(corpus, path, sources_digest, storage_hook, semantic)
-    except OSError as exc:  # the folder, its marker or its lock cannot be made (read-only)
+            yield
+    except OSError as exc:
         if isinstance(exc, ClonusIndexError):
             raise
         reason = exc.strerror or str(exc)
         raise IndexWriteError(f"{path}: could not write the index ({reason}); nothing was "
                               "changed. Choose another folder with --index PATH", reason) from None
-    return path
 
 
 def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
                       storage_hook: Optional[Callable[[Path], None]] = None,
+                      files: Optional[Sequence[SourceFile]] = None,
                       semantic: Optional[bool] = False) -> None:
-    """The body of a build; the caller holds the build lock."""
+    """The body of a build; the caller holds the build lock.
+
+    ``files`` are the articles' source files, for the generation's sources
+    catalogue (see ``catalogue.py``).
+    """
     previous = _current_generation(path)
     if semantic is None:
         semantic = has_vectors(path)
-    _cleanup(path, keep={previous} if previous else set())
-    name = new_generation_name(time.strftime("%Y%m%d%H%M%S"), uuid.uuid4().hex[:8])
-    tmp = path / f"{name}.tmp"
-    try:
-        tmp.mkdir()
+
+    def fill(tmp: Path) -> None:
         ix = whoosh_index.create_in(str(tmp), make_schema())
         writer = ix.writer()
-        analyzer = ix.schema["text"].analyzer
-        signals = passage_signals(corpus.passages, lambda p: section_keys(p).split(","),
-                                  lambda text: [t.text for t in analyzer(text, mode="query")])
         try:
-            for passage, signal in zip(corpus.passages, signals):
-                writer.add_document(**_document(passage, signal))
+            add_passages(writer, corpus.passages)
         except BaseException:
             writer.cancel()
             raise
@@ -188,17 +199,55 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
         write_articles(tmp / ARTICLES, tmp / ARTICLE_OFFSETS, corpus.articles)
         if semantic:
             write_vectors(tmp, corpus.passages, previous=path / previous if previous else None)
-        _write_json(tmp / META, {
-            "schema_version": SCHEMA_VERSION, "library_version": __version__,
-            "code_hash": code_digest(),
-            "sources_hash": sources_digest, "articles": len(corpus.articles),
-            "passages": len(corpus.passages),
-            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            # What opening an index needs, so that it reads instead of re-analysing:
-            "sections": list(dict.fromkeys(p.section for p in corpus.passages)),
-            "article_passages": dict(Counter(p.article.id for p in corpus.passages)),
-            "abbreviations": mine_abbreviations(a.text for a in corpus.articles),
-        })
+        entries = entries_for(corpus, files)
+        write_catalogue(tmp, entries)
+        write_meta(tmp, entries, sources_digest)
+
+    publish_generation(path, fill, storage_hook)
+
+
+def add_passages(writer, passages: Sequence[Passage]) -> None:
+    """Add ``passages`` (whole articles, in reading order) to a Whoosh writer, with their signals."""
+    analyzer = writer.schema["text"].analyzer
+    signals = passage_signals(passages, lambda p: section_keys(p).split(","),
+                              lambda text: [t.text for t in analyzer(text, mode="query")])
+    for passage, signal in zip(passages, signals):
+        writer.add_document(**_document(passage, signal))
+
+
+def write_meta(folder: Path, entries: Sequence[Entry], sources_digest: str,
+               **fields) -> None:
+    """The generation's ``meta.json``: versions, counts and what opening it needs.
+
+    What opening needs (sections, passages per article, abbreviations) is
+    derived from the catalogue ``entries``, so that an update recomputes it
+    without reading every article; ``fields`` override the version fields
+    (an update keeps those of the build it changes).
+    """
+    _write_json(folder / META, {
+        "schema_version": SCHEMA_VERSION, "library_version": __version__,
+        "code_hash": code_digest(), "sources_hash": sources_digest,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **fields, **derived_meta(entries)})
+
+
+def publish_generation(path: Path, fill: Callable[[Path], None],
+                       storage_hook: Optional[Callable[[Path], None]] = None) -> str:
+    """Make a new generation of the index at ``path`` with ``fill`` and swap it in.
+
+    ``fill`` writes every file of the generation into the folder it is
+    given (``gen-<id>.tmp``); that folder is then renamed to ``gen-<id>`` and
+    published by atomically replacing ``CURRENT``. The caller holds the build
+    lock. If anything fails the unfinished folder is removed and the previous
+    generation stays current. Returns the new generation's name.
+    """
+    previous = _current_generation(path)
+    _cleanup(path, keep={previous} if previous else set())
+    name = new_generation_name(time.strftime("%Y%m%d%H%M%S"), uuid.uuid4().hex[:8])
+    tmp = path / f"{name}.tmp"
+    try:
+        tmp.mkdir()
+        fill(tmp)
         if storage_hook:
             storage_hook(tmp)
         os.rename(tmp, path / name)
@@ -218,6 +267,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
     # Keep the previous generation one build longer: a reader that read
     # CURRENT just before the swap may still be opening it.
     _cleanup(path, keep={name} | ({previous} if previous else set()))
+    return name
 
 
 def has_vectors(path: str | Path) -> bool:
@@ -240,7 +290,7 @@ def _document(passage: Passage, signals: Signals) -> dict:
 
 def _write_json(path: Path, data) -> None:
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False)
+        fh.write(json.dumps(data, ensure_ascii=False))  # json.dump encodes piece by piece, slowly
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -373,63 +423,6 @@ def passage_from_record(data: dict, article: Article) -> Passage:
     )
 
 
-# --------------------------------------------------------------------------
-# The bundled default index
-# --------------------------------------------------------------------------
-
-def default_index_dir() -> Path:
-    """Where the bundled corpus's index lives: ``$CLONUS_INDEX_DIR``, else the user cache."""
-    explicit = os.environ.get("CLONUS_INDEX_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "clonus_index" / f"default-v{SCHEMA_VERSION}"
-
-
-def bundled_index(path: Optional[str | Path] = None) -> StoredIndex:
-    """Open the bundled article's index, building or rebuilding it when needed.
-
-    Built on first use, rebuilt when the bundled source, the library version
-    or its code changed, or the index is missing, damaged or from another
-    schema version. Concurrent first users serialise on the build lock; the
-    second finds the first one's index.
-    """
-    with bundled_sources() as corpus_dir:
-        digest = sources_hash([corpus_dir])
-        target = Path(path) if path else default_index_dir()
-        try:
-            stored = read_index(target)
-            if _fresh(stored, digest):
-                return stored
-        except (IndexNotFoundError, IndexDamagedError, IndexVersionError):
-            pass
-        try:
-            with writing(target, BUILD_LOCK_WAIT):
-                # Another process may have built it while we waited for the lock.
-                with contextlib.suppress(IndexNotFoundError, IndexDamagedError,
-                                         IndexVersionError):
-                    stored = read_index(target)
-                    if _fresh(stored, digest):
-                        return stored
-                corpus = ingest([corpus_dir], relative_to=corpus_dir.parent.parent)
-                _write_generation(corpus, target, digest)
-        except IndexDamagedError:  # a file, or a folder of something else: nothing was touched
-            raise CacheError(f"{target}: holds something other than an index; choose another "
-                             "folder with CLONUS_INDEX_DIR=PATH, or use --index PATH") from None
-        except (IndexBusyError, IndexVersionError):
-            raise
-        except OSError as exc:  # includes IndexWriteError: the cache cannot be written
-            raise CacheError(_cache_message(target, exc)) from None
-        return read_index(target)
-
-
-def _fresh(stored: StoredIndex, digest: str) -> bool:
-    """The bundled index is current: same article bytes, built by this very code."""
-    return (stored.meta.get("sources_hash") == digest
-            and stored.meta.get("library_version") == __version__
-            and stored.meta.get("code_hash") == code_digest())
-
-
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
     """A hash of the package's modules and data files: what turns articles into an index.
@@ -443,38 +436,3 @@ def code_digest() -> str:
     for path in sorted([*package.glob("*.py"), *(package / "data").glob("*.json")]):
         digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def _cache_message(target: Path, exc: OSError) -> str:
-    reason = exc.reason if isinstance(exc, IndexWriteError) else (exc.strerror or exc)
-    return (f"{target}: cannot write the bundled article's index there ({reason}); "
-            "choose another folder with CLONUS_INDEX_DIR=PATH, or use --index PATH")
-
-
-def read_sources(sources: Iterable[str | Path] | str | Path, progress=None,
-                 with_bundled: bool = False) -> tuple[Corpus, str]:
-    """Ingest ``sources`` (with the bundled article after them when asked) for a build.
-
-    Returns the corpus and the sources' digest, which a build records so the
-    index can tell when it is stale. Shared by every backend's build.
-    """
-    sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
-    with contextlib.ExitStack() as stack:
-        relative_to = None
-        if with_bundled:
-            corpus_dir = stack.enter_context(bundled_sources())
-            sources.append(corpus_dir)
-            relative_to = corpus_dir.parent.parent
-        return ingest(sources, progress=progress, relative_to=relative_to), sources_hash(sources)
-
-
-@contextlib.contextmanager
-def bundled_sources() -> Iterator[Path]:
-    """The folder of the bundled article, on disk for as long as the ``with`` lasts.
-
-    Articles in it record their source as ``clonus_index/corpus/<file>``
-    when ingested with ``relative_to=folder.parent.parent``.
-    """
-    from importlib import resources
-    with resources.as_file(bundled_corpus()) as folder:
-        yield Path(folder)

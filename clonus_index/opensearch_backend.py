@@ -24,7 +24,8 @@ from urllib.parse import urlsplit
 
 from . import __version__
 from .errors import ClonusIndexError, IndexDamagedError, IndexUnavailableError, IndexWriteError
-from .index import code_digest, read_sources, section_keys
+from .bundled import read_sources
+from .index import code_digest, section_keys
 from .pipeline import Corpus
 from .resources import load
 

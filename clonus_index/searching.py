@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from .errors import IndexStateError, QueryError
+from .bundled import bundled_index
 from .fusion import (GenerationVectors, fused_page, lexical_confidence, require_extra,
                      semantic_rank)
-from .index import (StoredIndex, bundled_index, has_vectors, read_index, read_sources,
-                    write_index)
+from .index import StoredIndex, has_vectors, read_index
 from . import opensearch_backend, semantic as semantic_stage
 from .index_folder import current_generation
 from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
 from .query import MAX_RESULTS, synonym_table, validate
 from .ranking import Candidate, explanation, matched_terms, rerank, with_topics
+from .updating import BUNDLED_MESSAGE, Update, add_sources, build_sources, remove_articles
 from .whoosh_backend import (MAX_BOOST, MAX_EXPANDED_POSTINGS, MAX_EXPANSIONS, MAX_FUZZY_DISTANCE,
                              MAX_QUERY_TERMS, MAX_TERMS, WhooshBackend)
 
@@ -86,7 +87,8 @@ class Index:
     searcher); :meth:`refresh` switches to a newer build.
     """
 
-    def __init__(self, stored: StoredIndex):
+    def __init__(self, stored: StoredIndex, bundled: bool = False):
+        self._bundled = bundled  # the bundled article's index: rebuilt, never updated
         self._closed = False
         self._refresh_lock = threading.Lock()
         self._retired: list[WhooshBackend] = []
@@ -152,6 +154,38 @@ class Index:
             self._retired.append(self._backend)  # closed with the index: a search may use it
             self._backend = WhooshBackend(stored)
         return True
+
+    # -- updates -----------------------------------------------------------------
+
+    def add(self, sources: Iterable[str | Path] | str | Path, progress=None) -> Update:
+        """Add the articles of ``sources`` (files and folders of .txt/.html), replacing re-added ones.
+
+        A source already in the index replaces its article, which keeps its
+        id when its title is the same; an unchanged source is skipped. The
+        change is a new generation, swapped in atomically (other readers see
+        it after :meth:`refresh`); this ``Index`` serves it on return.
+        Returns what changed (an ``Update``). Raises ``IngestError`` when a
+        source cannot be read, and then nothing is changed.
+        """
+        self._check_writable()
+        update = add_sources(self.path, sources, progress=progress)
+        self.refresh()
+        return update
+
+    def remove(self, article_ids: Iterable[str] | str) -> Update:
+        """Remove the articles with these ids (see :meth:`articles`), atomically.
+
+        Raises ``KeyError`` naming an unknown id, and then nothing is changed.
+        """
+        self._check_writable()
+        update = remove_articles(self.path, article_ids)
+        self.refresh()
+        return update
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self._bundled:
+            raise IndexStateError(BUNDLED_MESSAGE)
 
     def articles(self) -> list[Article]:
         return list(self._stored.articles.values())
@@ -307,7 +341,7 @@ def open_index(path: Optional[str | Path] = None) -> Index:
     (the ``opensearch`` extra), with the same methods.
     """
     if path is None:
-        return Index(bundled_index())
+        return Index(bundled_index(), bundled=True)
     if opensearch_backend.is_opensearch_url(path):
         return opensearch_backend.open_index(path)
     return Index(read_index(path))
@@ -319,14 +353,17 @@ def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
     """Ingest ``sources`` (files and folders of .txt/.html) and build an index at ``path``.
 
     The build is atomic: readers of ``path`` see the old index until the new
-    one is complete. With ``with_bundled``, the bundled clonus article is
-    indexed too, after ``sources``. ``semantic=True`` also stores each
-    passage's vector for the semantic stage (the ``semantic`` extra; vectors
-    of passages unchanged since the previous build are reused), ``False``
-    builds without; None keeps what the index had. Returns the opened new
-    index. ``path`` may be an ``opensearch://HOST:PORT/NAME`` URL: the build
-    then writes a new OpenSearch index and swaps the alias NAME to it in one
-    call (without vectors).
+    one is complete. Into an index this same version built, only sources
+    whose bytes changed are read again (``progress`` is called for those
+    only), articles of sources no longer given are dropped, and nothing is
+    written when nothing changed. With ``with_bundled``, the bundled clonus
+    article is indexed too, after ``sources``. ``semantic=True`` also stores
+    each passage's vector for the semantic stage (the ``semantic`` extra;
+    vectors of passages unchanged since the previous build are reused),
+    ``False`` builds without; None keeps what the index had. Returns the
+    opened new index. ``path`` may be an ``opensearch://HOST:PORT/NAME``
+    URL: the build then writes a new OpenSearch index and swaps the alias
+    NAME to it in one call (without vectors).
     """
     if opensearch_backend.is_opensearch_url(path):
         if semantic:
@@ -336,8 +373,7 @@ def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
                                               with_bundled=with_bundled)
     if semantic or (semantic is None and has_vectors(path)):
         require_extra(path, inherited=semantic is None)  # before the articles are read
-    corpus, digest = read_sources(sources, progress=progress, with_bundled=with_bundled)
-    write_index(corpus, path, sources_digest=digest, semantic=semantic)
+    build_sources(path, sources, progress=progress, with_bundled=with_bundled, semantic=semantic)
     return open_index(path)
 
 

@@ -154,8 +154,11 @@ class WhooshBackend:
 
     def section_keys(self) -> frozenset[str]:
         if self._section_keys is None:
-            self._section_keys = frozenset(
-                map(_text, self.searcher().reader().lexicon("section_key")))
+            reader = self.searcher().reader()
+            keys = map(_text, reader.lexicon("section_key"))
+            if reader.has_deletions():  # a removed article's sections stay in the lexicon
+                keys = (k for k in keys if reader.postings("section_key", k).is_active())
+            self._section_keys = frozenset(keys)
         return self._section_keys
 
     def passage(self, docnum: int) -> Passage:
@@ -168,8 +171,16 @@ class WhooshBackend:
         return self.searcher().document_number(id=passage_id)
 
     def passages(self) -> Iterator[Passage]:
+        """Every passage, articles in their stored order, passages in reading order.
+
+        Document order is that order until an update re-adds an article at
+        the end; sorting keeps the listing the same as a whole build's.
+        """
         articles = self.stored.articles
-        for fields in self.searcher().reader().all_stored_fields():
+        order = {aid: n for n, aid in enumerate(articles)}
+        stored = sorted(self.searcher().reader().all_stored_fields(),
+                        key=lambda f: (order.get(f["article_id"], len(order)), f["position"]))
+        for fields in stored:
             yield passage_from_stored(fields, articles)
 
     def allowed(self, field: str, value: str) -> set[int]:

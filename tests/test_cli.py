@@ -290,3 +290,57 @@ def test_json_of_a_query_with_undecodable_bytes_under_strict_utf8(tmp_path):
         assert b"Traceback" not in result.stderr
         data = json.loads(result.stdout.decode("utf-8"))
         assert "\ufffd" in data["query"] and data["hits"]
+
+
+def test_add_and_remove(runner, tmp_path, seed_path, data_dir):
+    index = tmp_path / "ix"
+    run(runner, "build", str(seed_path), "--index", str(index))
+    added = run(runner, "add", str(data_dir / "gout.html"), str(data_dir / "eczema.txt"),
+                "--index", str(index))
+    assert added.exit_code == 0 and added.stdout == ""
+    assert added.stderr.strip() == f"2 added: 67 passages from 3 article(s) in {index}"
+    hits = run(runner, "search", "uric acid", "--limit", "1", "--index", str(index)).stdout
+    assert hits.splitlines()[0].endswith(tuple(f"gout-p{n}" for n in range(30)))
+    again = run(runner, "add", str(data_dir / "gout.html"), "--json", "--index", str(index))
+    assert json.loads(again.stdout) == {"added": [], "replaced": [], "removed": [], "unchanged": 1,
+                                        "read": 0, "generation": None}
+    assert again.stderr.strip() == f"nothing changed: 67 passages from 3 article(s) in {index}"
+    removed = run(runner, "remove", "gout", "eczema", "--index", str(index))
+    assert removed.exit_code == 0
+    assert removed.stderr.strip() == f"2 removed: 28 passages from 1 article(s) in {index}"
+    info = json.loads(run(runner, "info", "--json", "--index", str(index)).stdout)
+    assert [a["id"] for a in info["articles"]] == ["what-is-clonus"] and info["passages"] == 28
+
+
+def test_add_and_remove_errors(runner, tmp_path, seed_path):
+    index = tmp_path / "ix"
+    run(runner, "build", str(seed_path), "--index", str(index))
+    unknown = runner.invoke(cli, ["remove", "nope", "--index", str(index)])
+    assert unknown.exit_code == 1
+    assert unknown.stderr == (f"Error: {index}: no article with id 'nope'; nothing was removed. "
+                              f"List the article ids with: clonus-index info --index {index}\n")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe broken")
+    failed = runner.invoke(cli, ["add", str(bad), "--index", str(index)])
+    assert failed.exit_code == 1 and failed.stderr == (
+        f"Error: {bad}: not UTF-8 text (bad byte at offset 0); re-save it as UTF-8; "
+        "nothing was added\n")
+    for command in (["add", str(seed_path)], ["remove", "what-is-clonus"]):
+        bundled = runner.invoke(cli, command)
+        assert bundled.exit_code == 2 and bundled.stderr.count("\n") == 1
+        assert "make your own with: clonus-index build SOURCES... --with-bundled --index PATH" \
+            in bundled.stderr
+        remote = runner.invoke(cli, [*command, "--index", "opensearch://127.0.0.1:9200/articles"])
+        assert remote.exit_code == 2 and "does not support OpenSearch indexes yet" in remote.stderr
+    missing = runner.invoke(cli, ["add", str(seed_path), "--index", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "build one with: clonus-index build" in missing.stderr
+
+
+def test_build_says_how_many_unchanged_sources_it_kept(runner, tmp_path, seed_path, data_dir):
+    sources = tmp_path / "src"
+    sources.mkdir()
+    shutil.copy(seed_path, sources / "clonus.txt")
+    run(runner, "build", str(sources), "--index", str(tmp_path / "ix"))
+    shutil.copy(data_dir / "gout.html", sources / "gout.html")
+    result = run(runner, "build", str(sources), "--index", str(tmp_path / "ix"))
+    assert result.stderr.strip().endswith("(1 unchanged source kept as it was)")

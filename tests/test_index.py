@@ -12,7 +12,8 @@ import pytest
 import clonus_index
 from clonus_index import (IndexDamagedError, IndexNotFoundError, IndexVersionError,
                           build_index, ingest, open_index)
-from clonus_index.index import CURRENT, code_digest, default_index_dir, read_index, write_index
+from clonus_index.bundled import default_index_dir
+from clonus_index.index import CURRENT, code_digest, read_index, write_index
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -234,8 +235,10 @@ def test_a_build_never_removes_the_generation_an_open_index_serves(tmp_path, see
     build_index([seed_path], path)
     reader = open_index(path)  # no article read yet: they are read when a hit needs them
     generation = path / (path / "CURRENT").read_text().strip()
-    for _ in range(3):
-        build_index([seed_path], path)
+    other = tmp_path / "gout.txt"
+    for n in range(3):  # each build changes something, or it would write nothing
+        other.write_text(f"Gout\n\nGout is a form of arthritis. Build {n}.\n")
+        build_index([seed_path, other], path)
     assert generation.is_dir()
     results = []
     worker = threading.Thread(target=lambda: results.extend(reader.search("serotonin syndrome")))
@@ -245,6 +248,7 @@ def test_a_build_never_removes_the_generation_an_open_index_serves(tmp_path, see
     reader.close()
     build_index([seed_path], path)
     assert not generation.exists()
+    assert not (path / "CURRENT").read_text().strip() == generation.name
 
 
 def test_a_stored_passage_keeps_its_kind_and_an_older_record_gets_its_sections_kind(seed_corpus):

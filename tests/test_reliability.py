@@ -61,7 +61,7 @@ _KILLED_BUILD = textwrap.dedent("""
     import os, sys, time
     import clonus_index.index as I
     import clonus_index.pipeline as G
-    stage, source, target = sys.argv[1:]
+    stage, source, target, action = sys.argv[1:]
 
     def pause():
         print("READY", flush=True)
@@ -73,7 +73,7 @@ _KILLED_BUILD = textwrap.dedent("""
         real_document, seen = I._document, []
         def slow(p, *rest):
             seen.append(p)
-            if len(seen) == 10:
+            if len(seen) == (1 if action == "add" else 10):
                 pause()
             return real_document(p, *rest)
         I._document = slow
@@ -86,16 +86,20 @@ _KILLED_BUILD = textwrap.dedent("""
                 pause()
             return real_replace(src, dst)
         I.os.replace = replace
-    from clonus_index import build_index
-    build_index([source], target)
+    from clonus_index import build_index, open_index
+    if action == "add":
+        open_index(target).add([source])
+    else:
+        build_index([source], target)
 """)
 
 
-def _kill_build_at(tmp_path, stage: str, source, path) -> int:
-    """Start a build of ``source`` into ``path``, kill -9 it at ``stage``; its return code."""
+def _kill_build_at(tmp_path, stage: str, source, path, action: str = "build") -> int:
+    """Start a build of ``source`` into ``path`` (or, with ``action="add"``, an add of it
+    to ``path``), kill -9 it at ``stage``; its return code."""
     script = tmp_path / "killed_build.py"
     script.write_text(_KILLED_BUILD)
-    proc = subprocess.Popen([sys.executable, str(script), stage, str(source), str(path)],
+    proc = subprocess.Popen([sys.executable, str(script), stage, str(source), str(path), action],
                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
@@ -135,6 +139,20 @@ def test_a_first_build_killed_mid_way_leaves_nothing_after_the_next_build(tmp_pa
         (path / CURRENT).read_text().strip()]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["reading", "writing", "renamed", "swap"])
+def test_kill_9_during_an_add_keeps_the_previous_index(tmp_path, two_corpora, stage):
+    a, b = two_corpora
+    path = tmp_path / "ix"
+    build_index([a], path)
+    before, generation = _answer(path), _generation(path)
+    assert _kill_build_at(tmp_path, stage, b / "gout.txt", path, action="add") == -signal.SIGKILL
+    assert _generation(path) == generation and _answer(path) == before
+    update = open_index(path).add([b / "gout.txt"])  # the next add succeeds, clears the debris
+    assert update.added == ("gout",) and _answer(path)[0] > before[0]
+    assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
+
+
 # ---------------------------------------------------------------------------
 # 2. readers during rebuilds, 3. two builders
 # ---------------------------------------------------------------------------
@@ -153,6 +171,8 @@ _READER = textwrap.dedent("""
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
         count += 1
+        if count == 2:
+            open(f"{stop}.{os.getpid()}", "w").close()  # searching: the writer may go on
     print(json.dumps({"seen": sorted(seen), "errors": errors, "count": count}))
 """)
 
@@ -181,6 +201,42 @@ def test_four_readers_never_fail_while_the_index_is_rebuilt(tmp_path, two_corpor
         assert report["errors"] == []
         assert report["count"] > 5
         assert set(report["seen"]) <= allowed  # every answer came from one complete index
+
+
+@pytest.mark.slow
+def test_readers_see_the_index_before_or_after_an_add_never_between(tmp_path, two_corpora):
+    a, b = two_corpora
+    path = tmp_path / "ix"
+    build_index([a], path)
+    without = len(open_index(path))
+    index = open_index(path)
+    index.add([b / "gout.txt"])
+    with_gout = len(index)
+    assert with_gout > without
+    script, stop = tmp_path / "reader.py", tmp_path / "stop"
+    script.write_text(_READER)
+    readers = [subprocess.Popen([sys.executable, str(script), str(path), str(stop), "gout joint"],
+                                env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(3)]
+    rounds, until = 0, None
+    while rounds < 4 or until is None or time.monotonic() < until:
+        index.remove(["gout"])
+        time.sleep(0.1)
+        index.add([b / "gout.txt"])
+        time.sleep(0.1)
+        rounds += 1
+        if until is None and all(Path(f"{stop}.{r.pid}").exists() for r in readers):
+            until = time.monotonic() + 3  # every reader is searching: a few more rounds
+        assert rounds < 500, "the readers never started searching"
+    stop.touch()
+    reports = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
+    for report in reports:
+        assert report["errors"] == []
+        assert report["count"] >= 2
+        for n, ids in map(json.loads, report["seen"]):
+            # The whole article or none of it: its passages and the count move together.
+            found = any(i.startswith("gout-") for i in ids)
+            assert (n, found) in ((without, False), (with_gout, True)), (n, ids)
 
 
 _BUILDER = "import sys; from clonus_index import build_index; build_index([sys.argv[1]], sys.argv[2])"
@@ -271,6 +327,31 @@ def test_disk_full_during_the_whoosh_commit(tmp_path, seed_path, seed_corpus, mo
     assert _answer(path) == before
     assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
     write_index(seed_corpus, path, lock_wait=0)  # no lock was left behind
+
+
+def test_disk_full_during_an_add(tmp_path, two_corpora, monkeypatch):
+    from whoosh.filedb import filestore
+
+    a, b = two_corpora
+    path = tmp_path / "ix"
+    build_index([a], path)
+    index = open_index(path)
+    before, generation = _answer(path), _generation(path)
+    real_create = filestore.FileStorage.create_file
+
+    def full_disk(self, name, *args, **kwargs):
+        if ".toc" in name:  # the new table of contents, after the new segment
+            raise OSError(errno.ENOSPC, "No space left on device", name)
+        return real_create(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(filestore.FileStorage, "create_file", full_disk)
+    with pytest.raises(IndexWriteError, match="No space left on device.*the previous index is "
+                                              "unchanged"):
+        index.add([b / "gout.txt"])
+    monkeypatch.setattr(filestore.FileStorage, "create_file", real_create)
+    assert _generation(path) == generation and _answer(path) == before and len(index) == before[0]
+    assert not [p for p in path.iterdir() if p.name.endswith(".tmp")]
+    assert index.add([b / "gout.txt"]).added == ("gout",)  # no lock was left behind
 
 
 def test_cli_reports_a_failed_build_in_one_line(tmp_path, seed_path, monkeypatch):

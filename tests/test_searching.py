@@ -299,7 +299,7 @@ def test_refresh_serves_a_rebuilt_index(seed_path, data_dir, tmp_path):
 
 
 def test_module_search_sees_a_rebuilt_bundled_index(monkeypatch, tmp_path, data_dir):
-    from clonus_index import index as storage, searching
+    from clonus_index import bundled, index as storage, searching
     from clonus_index.pipeline import ingest
 
     monkeypatch.setenv("CLONUS_INDEX_DIR", str(tmp_path / "bundled"))
@@ -308,7 +308,7 @@ def test_module_search_sees_a_rebuilt_bundled_index(monkeypatch, tmp_path, data_
     assert not [h for h in clonus_index.search("gout") if "gout" in h.passage.text.lower()]
     # Another process rebuilds the bundled index (same sources hash, so it stays fresh).
     opened = searching._default
-    with storage.bundled_sources() as corpus_dir:
+    with bundled.bundled_sources() as corpus_dir:
         digest = storage.sources_hash([corpus_dir])
         corpus = ingest([corpus_dir, data_dir / "gout.html"])
     storage.write_index(corpus, tmp_path / "bundled", sources_digest=digest)

@@ -138,6 +138,8 @@ def test_the_reported_command_with_a_latin1_name_runs_clean(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), LC_ALL="C.UTF-8")
     for args in (["ingest", str(folder), "--out", str(tmp_path / "o.jsonl")],
                  ["build", str(folder), "--index", str(tmp_path / "ix")],
+                 ["build", str(folder), "--index", str(tmp_path / "ix")],  # nothing changed
+                 ["add", str(tmp_path / "src" / LATIN1), "--index", str(tmp_path / "ix")],
                  ["info", "--index", str(tmp_path / "ix")]):
         run = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True,
                              text=True)
