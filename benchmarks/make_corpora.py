@@ -258,10 +258,15 @@ def heading_for(qtype: str) -> str:
     return qtype[0].upper() + qtype[1:]
 
 
+def medquad_members(tar: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The archive's documents (``COLLECTION/NAME.xml``), in name order."""
+    return sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".xml")),
+                  key=lambda m: m.name)
+
+
 def _medquad_docs(archive: Path, limit: int | None):
     with tarfile.open(archive) as tar:
-        members = sorted((m for m in tar.getmembers() if m.isfile() and m.name.endswith(".xml")),
-                         key=lambda m: m.name)
+        members = medquad_members(tar)
         if limit:
             members = members[:: max(1, len(members) // limit)][:limit]  # spread over collections
         for m in members:

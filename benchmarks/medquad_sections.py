@@ -14,12 +14,17 @@ susceptibility Risk factors, exams and tests Diagnosis, treatment Treatment,
 prevention Prevention, complications Complications, outlook Outlook; pairs
 of other types (research, considerations, stages, support) are left out.
 Scored as ``benchmarks/sections.py`` scores the blind articles.
+
+``medquad.py`` measures sections of flattened MedQuAD too, on its own
+conversion (``make_corpora.py``: every document, headings inside answers not
+kept, each paragraph's section by the passages holding its text); this one
+keeps its sample (``--per`` documents of each collection but GARD) and its
+scorer, so that its figures in the README can be measured again.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 import sys
@@ -29,26 +34,13 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-ARCHIVE = ROOT.parent / "shared" / "medquad" / "MedQuAD-answers.tar.gz"
-if not ARCHIVE.exists():
-    ARCHIVE = Path("/work/shared/medquad/MedQuAD-answers.tar.gz")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-QTYPES = {
-    "information": "Overview", "frequency": "Overview", "symptoms": "Symptoms",
-    "causes": "Causes", "inheritance": "Causes", "genetic changes": "Causes",
-    "susceptibility": "Risk factors", "exams and tests": "Diagnosis", "treatment": "Treatment",
-    "prevention": "Prevention", "complications": "Complications", "outlook": "Outlook",
-}
+import make_corpora as corpora  # noqa: E402  (the path must be set first)
+import sections as bench  # noqa: E402  (benchmarks/sections.py: the blind articles' scorer)
+
 #: GARD's symptom answers are tables of phenotype terms, not prose.
 SKIP_COLLECTIONS = ("2_GARD_QA",)
-
-
-def _load_sections_benchmark():
-    spec = importlib.util.spec_from_file_location("sections_benchmark", ROOT / "benchmarks" / "sections.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _units(answer: str) -> list[tuple[str, bool]]:
@@ -75,7 +67,7 @@ def convert(xml: bytes) -> tuple[str, str, list[dict]] | None:
     truth: list[dict] = []
     seen: set[str] = set()
     for qa in root.iter("QAPair"):
-        section = QTYPES.get(qa.find("Question").get("qtype", ""))
+        section = corpora.QTYPE_SECTIONS.get(qa.find("Question").get("qtype", ""))
         answer = qa.findtext("Answer") or ""
         if section is None or not answer.strip() or answer in seen:
             continue
@@ -93,18 +85,16 @@ def convert(xml: bytes) -> tuple[str, str, list[dict]] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--archive", type=Path, default=ARCHIVE)
+    parser.add_argument("--archive", type=Path, default=corpora.medquad_archive())
     parser.add_argument("--per", type=int, default=40, help="documents per collection")
     parser.add_argument("--misses", action="store_true")
     args = parser.parse_args()
-    if not args.archive.exists():
-        sys.exit(f"{args.archive}: no MedQuAD archive; give its path with --archive")
-    bench = _load_sections_benchmark()
+    archive = args.archive or Path("../shared/medquad/MedQuAD-answers.tar.gz")
+    if not archive.exists():
+        sys.exit(f"{archive}: no MedQuAD archive; give its path with --archive")
     by_collection: dict[str, list] = defaultdict(list)
-    with tarfile.open(args.archive) as tf:
-        members = sorted((m for m in tf.getmembers() if m.isfile() and m.name.endswith(".xml")),
-                         key=lambda m: m.name)
-        for m in members:
+    with tarfile.open(archive) as tf:
+        for m in corpora.medquad_members(tf):
             collection = m.name.split("/")[0]
             if collection in SKIP_COLLECTIONS or len(by_collection[collection]) >= args.per:
                 continue

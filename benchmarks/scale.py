@@ -113,7 +113,9 @@ def _ms(value: float) -> str:
 def _cpu(r: dict) -> str:
     if "short_cpu_median_ms" not in r:
         return "–"
-    return f"{_ms(r['short_cpu_median_ms'])} / {_ms(r['chat_cpu_median_ms'])}"
+    p95 = {k: _ms(r[f"{k}_cpu_p95_ms"]) if f"{k}_cpu_p95_ms" in r else "–" for k in ("short", "chat")}
+    return (f"{_ms(r['short_cpu_median_ms'])} / {p95['short']} ; "
+            f"{_ms(r['chat_cpu_median_ms'])} / {p95['chat']}")
 
 
 def size_table(run: dict) -> str:
@@ -121,7 +123,7 @@ def size_table(run: dict) -> str:
     s = run["systems"]
     out = [f"### {run['passages']:,} passages ({run['articles']:,} generated articles)", "",
            "| system | build s (CPU s) | passages/s | build peak MB | disk peak / final MB | open s "
-           "| short median / p95 ms | chat median / p95 ms | CPU ms median short / chat | searching RSS MB |",
+           "| short median / p95 ms | chat median / p95 ms | CPU ms short median / p95 ; chat median / p95 | searching RSS MB |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in s.items():
         cpu = f" ({r['build_cpu_s']:,.1f})" if "build_cpu_s" in r else ""
@@ -142,6 +144,20 @@ def size_table(run: dict) -> str:
                     f"{ours.get('cli_runs', 3)}); one opened Index answers {ours['qps_1_thread']:.1f} "
                     f"queries/s on one thread and {ours['qps_2_threads']:.1f} on two "
                     f"({ours['qps_2_threads'] / ours['qps_1_thread']:.2f}×)."]
+        if "qps_workers_2_threads" in ours:
+            out.append(f"Opened with `workers=2` (searches in two worker processes): "
+                       f"{ours['qps_workers_1_thread']:.1f} queries/s on one thread, "
+                       f"{ours['qps_workers_2_threads']:.1f} on two "
+                       f"({ours['qps_workers_2_threads'] / ours['qps_workers_1_thread']:.2f}×; "
+                       f"{ours['qps_workers_2_threads'] / ours['qps_1_thread']:.2f}× one thread "
+                       f"without workers).")
+        if "cpu_ms_in_process" in ours:
+            pooled = ours["cpu_ms_workers_caller"] + ours["cpu_ms_workers_worker"]
+            out.append(f"CPU per short question: {ours['cpu_ms_in_process']:.1f} ms in-process; "
+                       f"with workers {ours['cpu_ms_workers_caller']:.1f} ms in the caller + "
+                       f"{ours['cpu_ms_workers_worker']:.1f} ms in a worker, so on two idle cores "
+                       f"two threads answer about {2 * ours['cpu_ms_in_process'] / pooled:.2f}× "
+                       f"as many searches as one thread without workers (load-independent).")
     if "load" in run:
         out.append(f"Load average (1 minute) when this size started / ended: "
                    f"{run['load'][0]:.1f} / {run['load'][1]:.1f} (on {os.cpu_count()} CPUs).")

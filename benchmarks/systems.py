@@ -216,6 +216,53 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _throughput(search: Searcher, batch: list[str]) -> tuple[float, float]:
+    """Queries per second answering ``batch`` on one thread, then on two at once."""
+    t = time.perf_counter()
+    for q in batch:
+        search(q, DEPTH)
+    one = len(batch) / (time.perf_counter() - t)
+    with ThreadPoolExecutor(2) as pool:
+        t = time.perf_counter()
+        list(pool.map(lambda q: search(q, DEPTH), batch))
+        two = len(batch) / (time.perf_counter() - t)
+    return one, two
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds a live process has used (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_per_search(search: Searcher, search_pooled: Searcher, pooled, batch: list[str]) -> dict:
+    """CPU ms per search in-process, and with workers in the caller and in the workers.
+
+    Machine load changes wall-clock throughput (more processes get more of a
+    busy machine); CPU time does not: on N idle cores, N threads with
+    workers answer about N * in-process / (caller + worker) times as many
+    searches as one thread without them.
+    """
+    try:
+        pids = list(pooled._pool._executor._processes)
+        workers = sum(_process_cpu(p) for p in pids)
+    except (OSError, AttributeError):
+        return {}
+    t = time.process_time()
+    for q in batch:
+        search_pooled(q, DEPTH)
+    caller = time.process_time() - t
+    worker = sum(_process_cpu(p) for p in pids) - workers
+    t = time.process_time()
+    for q in batch:
+        search(q, DEPTH)
+    alone = time.process_time() - t
+    n = len(batch)
+    return {"cpu_ms_in_process": alone / n * 1000, "cpu_ms_workers_caller": caller / n * 1000,
+            "cpu_ms_workers_worker": worker / n * 1000}
+
+
 def worker_query(system: str, path: Path, queries_file: Path) -> dict:
     """Open, answer every query once after a short warm-up, then one thread against two."""
     queries = json.loads(queries_file.read_text())
@@ -233,19 +280,23 @@ def worker_query(system: str, path: Path, queries_file: Path) -> dict:
             cpu.append((time.thread_time() - c) * 1000)
         result[f"{kind}_median_ms"] = statistics.median(times)
         result[f"{kind}_cpu_median_ms"] = statistics.median(cpu)
+        result[f"{kind}_cpu_p95_ms"] = _percentile(cpu, 0.95)
         result[f"{kind}_p95_ms"] = _percentile(times, 0.95)
     result["rss_mb"] = rss_mb()
     if queries.get("threads"):
         batch = queries["short"]
-        t = time.perf_counter()
-        for q in batch:
-            search(q, DEPTH)
-        one = len(batch) / (time.perf_counter() - t)
-        with ThreadPoolExecutor(2) as pool:
-            t = time.perf_counter()
-            list(pool.map(lambda q: search(q, DEPTH), batch))
-            two = len(batch) / (time.perf_counter() - t)
+        one, two = _throughput(search, batch)
         result.update(qps_1_thread=one, qps_2_threads=two)
+        if system == "clonus_index":  # the same, with searches in two worker processes
+            import clonus_index
+            with clonus_index.open_index(path, workers=2) as pooled:
+                def search_pooled(q, k):
+                    return [h.passage.id for h in pooled.search(q, limit=k)]
+                for q in batch[:4]:
+                    search_pooled(q, DEPTH)
+                one, two = _throughput(search_pooled, batch)
+                result.update(qps_workers_1_thread=one, qps_workers_2_threads=two)
+                result.update(_cpu_per_search(search, search_pooled, pooled, batch))
     result["peak_mb"] = peak_rss_mb()
     return result
 

@@ -38,7 +38,8 @@ from .index_folder import (CURRENT, cleanup as _cleanup,
 from .article_store import ArticleStore, write_articles
 from .catalogue import Entry, SourceFile, derived_meta, entries_for, write_catalogue
 from .pipeline import Corpus, write_atomic
-from .ranking import Signals, passage_signals
+from .ranking import SEARCHED_FIELDS, Signals, passage_signals
+from .whoosh_postings import write_postings
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
 from .sections import kind_of
@@ -195,7 +196,12 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
             writer.cancel()
             raise
         writer.commit()
+        analyzer = ix.schema["text"].analyzer
         ix.close()
+        write_postings(tmp, [p.id for p in corpus.passages],
+                       [_field_values(p) for p in corpus.passages], SEARCHED_FIELDS,
+                       lambda text: ((t.text, t.pos) for t in analyzer(text, positions=True,
+                                                                        mode="index")))
         write_articles(tmp / ARTICLES, tmp / ARTICLE_OFFSETS, corpus.articles)
         if semantic:
             write_vectors(tmp, corpus.passages, previous=path / previous if previous else None)
@@ -270,6 +276,12 @@ def publish_generation(path: Path, fill: Callable[[Path], None],
     return name
 
 
+def _field_values(passage: Passage) -> dict[str, str]:
+    """The searched fields of a passage, as indexed (and as the postings arrays hold them)."""
+    return dict(text=passage.text, section=passage.section, subsection=passage.subsection or "",
+                title=passage.article.title)
+
+
 def has_vectors(path: str | Path) -> bool:
     """Whether the current generation of the index at ``path`` has passage vectors."""
     name = _current_generation(Path(path))
@@ -280,8 +292,7 @@ def _document(passage: Passage, signals: Signals) -> dict:
     article = passage.article
     return dict(
         id=passage.id, article_id=article.id, position=passage.position,
-        section_key=section_keys(passage), text=passage.text,
-        section=passage.section, subsection=passage.subsection or "", title=article.title,
+        section_key=section_keys(passage), **_field_values(passage),
         words=" ".join(x for x in (passage.text, passage.subsection or "", passage.section) if x),
         data=json.dumps(passage.to_dict(), ensure_ascii=False),
         signals=json.dumps(signals.to_dict(), ensure_ascii=False, separators=(",", ":")),
@@ -308,8 +319,8 @@ def _rebuild_hint(path: Path) -> str:
 _ELSEWHERE = "choose another --index path (to make an index, build into a new or empty folder)"
 
 
-def read_index(path: str | Path) -> StoredIndex:
-    """Open the current generation of the index at ``path``.
+def read_index(path: str | Path, generation: Optional[str] = None) -> StoredIndex:
+    """Open the current generation of the index at ``path`` (or the one named ``generation``).
 
     Retries briefly when a concurrent build swaps generations under us (the
     rare ``FileNotFoundError``), then reports a missing, damaged or
@@ -332,7 +343,7 @@ def read_index(path: str | Path) -> StoredIndex:
     deadline = time.monotonic() + OPEN_RETRY_SECONDS
     while True:
         try:
-            return _read_generation(path)
+            return _read_generation(path, generation)
         except FileNotFoundError as exc:
             if read_pointer(path) is None:  # a first build that never finished
                 raise IndexNotFoundError(f"{path}: folder holds no finished index; "
@@ -343,8 +354,8 @@ def read_index(path: str | Path) -> StoredIndex:
             time.sleep(0.02)
 
 
-def _read_generation(path: Path) -> StoredIndex:
-    name = read_pointer(path)
+def _read_generation(path: Path, generation: Optional[str] = None) -> StoredIndex:
+    name = generation or read_pointer(path)
     if name is None:
         raise FileNotFoundError(str(path / CURRENT))
     if not is_generation_name(name):  # "../elsewhere", "/etc", anything not ours

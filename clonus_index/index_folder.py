@@ -51,7 +51,7 @@ _MARKER_SWAP = re.compile(r"\.clonus_index\.json\.[0-9a-f]{8}")
 #: Files a generation holds: Whoosh's segments, table of contents and lock, and ours.
 _GENERATION_FILE = re.compile(
     r"_?MAIN_[A-Za-z0-9_.]+|MAIN_WRITELOCK|meta\.json|articles\.json|articles\.jsonl"
-    r"|articles\.offsets\.json|sources\.json")
+    r"|articles\.offsets\.json|sources\.json|postings\.json|postings\.bin")
 
 
 def new_generation_name(stamp: str, token: str) -> str:

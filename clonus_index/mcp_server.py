@@ -12,7 +12,6 @@ import functools
 from typing import Annotated, Optional
 
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
@@ -35,17 +34,31 @@ def _result(text: str, data: dict) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
+def _range(minimum: int, maximum: Optional[int] = None) -> dict:
+    """A number's bounds for the tool's schema, checked by the library with its own message.
+
+    (``Field(ge=..., le=...)`` would have the SDK refuse the call first, with
+    a pydantic report in place of the library's one line.)
+    """
+    return {"minimum": minimum} | ({"maximum": maximum} if maximum is not None else {})
+
+
 def _tool_errors(func):
-    """The library's one-line errors become tool errors the model can read and act on."""
+    """The library's one-line errors become tool errors the model can read and act on.
+
+    The error result carries the library's message as it is: raised as a
+    ``ToolError``, the SDK would put "Error executing tool NAME: " before it.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except (ClonusIndexError, ValueError) as exc:
-            raise ToolError(str(exc)) from None
+            message = str(exc)
         except KeyError as exc:
-            raise ToolError(str(exc.args[0]) if exc.args else str(exc)) from None
+            message = str(exc.args[0]) if exc.args else str(exc)
+        return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
     return wrapper
 
@@ -58,8 +71,8 @@ def create_server(index: IndexLike = None) -> MCPServer:
     @server.tool(annotations=_READ_ONLY)
     @_tool_errors
     def search(query: Annotated[str, Field(description="a question or keywords")],
-               limit: Annotated[int, Field(description="how many passages", ge=1,
-                                           le=MAX_LIMIT)] = 5,
+               limit: Annotated[int, Field(description="how many passages",
+                                           json_schema_extra=_range(1, MAX_LIMIT))] = 5,
                section: Annotated[Optional[str], Field(
                    description="only passages of this section, e.g. Treatment")] = None,
                semantic: Annotated[Optional[bool], Field(
@@ -88,8 +101,9 @@ def create_server(index: IndexLike = None) -> MCPServer:
 
     @server.tool(annotations=_READ_ONLY)
     @_tool_errors
-    def list_articles(limit: Annotated[int, Field(ge=1, le=MAX_ARTICLES)] = 100,
-                      offset: Annotated[int, Field(ge=0)] = 0) -> CallToolResult:
+    def list_articles(limit: Annotated[int, Field(json_schema_extra=_range(1, MAX_ARTICLES))] = 100,
+                      offset: Annotated[int, Field(json_schema_extra=_range(0))] = 0
+                      ) -> CallToolResult:
         """The articles the index holds: id, title, citation and passage count."""
         data = catalog.articles(limit=limit, offset=offset)
         lines = [f"{len(data['articles'])} of {data['total']} articles:"]

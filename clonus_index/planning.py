@@ -124,7 +124,7 @@ def make_plan(query: str, lexicon: Lexicon, abbreviations: dict[str, str],
         for c in found:
             if c.corrected:
                 corrected = re.sub(rf"(?i)\b{re.escape(c.word)}\b", c.corrected, corrected)
-    proximity = tuple(s for c in found for s in lexicon.analyse(c.corrected or c.word))
+    proximity = tuple(s for c in planned for s in _indexed_form(c, lexicon))
     return Plan(query, planned, proximity if len(proximity) > 1 else (),
                 frozenset(intent_kinds(corrected or query)), asks_definition(corrected or query),
                 corrected, section=section, article=article)
@@ -160,6 +160,23 @@ def _planned(concept: Concept, lexicon: Lexicon) -> PlannedConcept:
         if all(lexicon.has_stem(s) for s in form.stems):
             weight = max(weight, max(lexicon.idf(s) for s in form.stems))
     return PlannedConcept(concept, tuple(forms), weight * min(concept.count, MAX_CONCEPT_COUNT))
+
+
+def _indexed_form(concept: PlannedConcept, lexicon: Lexicon) -> tuple[str, ...]:
+    """The stems of the concept's first form the index holds, for the proximity phrase.
+
+    A phrase of a stem no passage holds matches nothing: "specialised
+    treatment" looks for "specialized treatment" when only that spelling is
+    indexed. The word as typed (or corrected) comes first, then its
+    one-word alternatives; with none indexed, the word as typed.
+    """
+    if not concept.forms:
+        return ()
+    typed, *alternatives = concept.forms
+    for form in (typed, *(f for f in alternatives if len(f.stems) == 1)):
+        if all(lexicon.has_stem(s) for s in form.stems):
+            return form.stems
+    return typed.stems
 
 
 def _correct(found: list[Concept], lexicon: Lexicon,

@@ -56,9 +56,11 @@ LEAD_BOOST = 0.3
 SECTION_LEAD_BOOST = 0.25
 #: How many stems of a sentence's opening say what it is about.
 OPENING_STEMS = 4
-#: The fields whose stems a passage's signals keep (the ones plain questions search,
-#: and ``topic``: the stems of its article's subject and aliases).
-SIGNAL_FIELDS = ("text", "subsection", "section", "title", "topic")
+#: The fields plain questions search (the first stage's postings hold these).
+SEARCHED_FIELDS = ("text", "subsection", "section", "title")
+#: The fields whose stems a passage's signals keep: the searched ones, and
+#: ``topic``: the stems of its article's subject and aliases.
+SIGNAL_FIELDS = SEARCHED_FIELDS + ("topic",)
 #: The fields that cover a concept: the passage's own words, and its article's topic.
 COVERING_FIELDS = ("text", "subsection", "section", "topic")
 
@@ -133,6 +135,24 @@ def passage_signals(passages: Sequence[Passage], kinds: Callable[[Passage], Iter
     return out
 
 
+def _plan_forms(plan: Plan) -> tuple[tuple[tuple[str, ...], ...], frozenset[str]]:
+    """The distinct non-empty forms of a plan's concepts as stems, and the one-stem ones' stems.
+
+    Kept for the last plan seen: every candidate of a search asks for them.
+    """
+    global _last_forms
+    cached = _last_forms
+    if cached[0] is plan:
+        return cached[1]
+    forms = tuple(dict.fromkeys(f.stems for c in plan.concepts for f in c.forms if f.stems))
+    found = (forms, frozenset(f[0] for f in forms if len(f) == 1))
+    _last_forms = (plan, found)
+    return found
+
+
+_last_forms: tuple[Any, Any] = (None, None)
+
+
 def matched_terms(candidate: Candidate, plan: Plan) -> set[tuple[str, str]]:
     """The (field, stem) pairs of the plan's concepts that the passage holds.
 
@@ -142,12 +162,15 @@ def matched_terms(candidate: Candidate, plan: Plan) -> set[tuple[str, str]]:
         return candidate.matched
     stems = candidate.signals.stems
     found = set()
-    for c in plan.concepts:
-        for form in c.forms:
-            for field in SIGNAL_FIELDS:
-                held = stems.get(field, frozenset())
-                if all(s in held for s in form.stems):
-                    found.update((field, s) for s in form.stems)
+    forms, singles = _plan_forms(plan)
+    for field in SIGNAL_FIELDS:
+        held = stems.get(field)
+        if not held:
+            continue
+        found.update((field, s) for s in held & singles)
+        for form in forms:
+            if len(form) > 1 and all(s in held for s in form):
+                found.update((field, s) for s in form)
     return found
 
 
@@ -195,9 +218,11 @@ def factors(candidate: Candidate, plan: Plan) -> dict[str, float]:
                     if any(_holds(signals.stems, form, ("topic",)) for form in plan.concepts[i].forms))
         result["topic"] = TOPIC_FLOOR + (1 - TOPIC_FLOOR) * about / topic_weight
 
+    forms = set(_plan_forms(plan)[0])
+    lengths = {len(f) for f in forms}
+
     def opens_with_concept(heads: Iterable[tuple[str, ...]]) -> bool:
-        return any(form.stems and head[:len(form.stems)] == form.stems
-                   for c in plan.concepts for form in c.forms for head in heads)
+        return any(head[:n] in forms for head in heads for n in lengths)
 
     if opens_with_concept([signals.heading]):
         result["heading"] = 1 + HEADING_BOOST

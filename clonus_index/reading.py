@@ -8,6 +8,7 @@ blank lines between paragraphs, ``plaintext.py``) and flattened article text
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import warnings
@@ -41,8 +42,10 @@ def iter_sources(paths: Iterable[str | Path]) -> Iterator[Path]:
 
     Folders are walked recursively and sorted by relative path, so the same
     folder gives the same article order (and so the same ids) everywhere.
-    What a walk cannot use (a file or subfolder it may not read, a FIFO or a
-    dangling link with an article's suffix) is skipped with a
+    Linked folders are followed, each real folder once. What a walk cannot
+    use (a file or subfolder it may not read, a FIFO, a dangling link or a
+    link loop with an article's suffix, a folder link back to a folder read
+    already) is skipped with a
     ``SkippedSourceWarning`` naming it; a folder with nothing readable is an
     error. A file named directly must be readable: it is read or refused.
     """
@@ -94,7 +97,22 @@ def _walk(folder: Path) -> list[Path]:
     def unreadable(exc: OSError) -> None:
         skip(exc.filename or folder, f"cannot read this folder ({exc.strerror or exc})")
 
-    for top, _, names in os.walk(folder, onerror=unreadable):
+    # Linked folders are followed; each real folder is walked once, so a link
+    # back to a folder on the way (a loop) or to one read already is skipped.
+    walked = {os.path.realpath(folder)}
+    for top, subfolders, names in os.walk(folder, onerror=unreadable, followlinks=True):
+        here = os.path.realpath(top)
+        subfolders.sort()
+        for name in list(subfolders):
+            target = os.path.realpath(os.path.join(top, name))
+            if target not in walked:
+                walked.add(target)
+                continue
+            subfolders.remove(name)
+            if os.path.islink(os.path.join(top, name)):
+                loop = target == here or here.startswith(target + os.sep)
+                what = "a symbolic link loop (back to" if loop else "a symbolic link (to"
+                skip(Path(top) / name, f"{what} {source_name(target)}, read already)")
         for name in names:
             path = Path(top) / name
             if path.suffix.lower() not in SOURCE_SUFFIXES:
@@ -106,7 +124,7 @@ def _walk(folder: Path) -> list[Path]:
                 except OSError as exc:
                     skip(path, f"cannot read it ({exc.strerror or exc})")
             elif path.is_symlink() and not path.exists():
-                skip(path, "a symbolic link to nothing")
+                skip(path, _broken_link(path))
             else:
                 skip(path, "not a regular file")
     if not found:
@@ -115,6 +133,16 @@ def _walk(folder: Path) -> list[Path]:
                               f"in this folder ({skipped} skipped)")
         raise IngestError(f"{source_name(folder)}: no .txt or .html article files in this folder")
     return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _broken_link(path: Path) -> str:
+    """Why a symbolic link leads to no file: a loop, or nothing at its end."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+    return "a symbolic link to nothing"
 
 
 def read_document(path: str | Path) -> Document:

@@ -25,17 +25,20 @@ from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
 from .query import MAX_RESULTS, synonym_table, validate
 from .ranking import Candidate, explanation, matched_terms, rerank, with_topics
+from .search_pool import MAX_WORKERS, SearchPool
 from .updating import BUNDLED_MESSAGE, Update, add_sources, build_sources, remove_articles
 from .whoosh_backend import (MAX_BOOST, MAX_EXPANDED_POSTINGS, MAX_EXPANSIONS, MAX_FUZZY_DISTANCE,
                              MAX_QUERY_TERMS, MAX_TERMS, WhooshBackend)
 
 __all__ = ["Index", "Results", "open_index", "build_index", "search", "SEARCH_SECONDS",
            "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE", "MAX_QUERY_TERMS", "MAX_TERMS",
-           "MAX_EXPANDED_POSTINGS", "MAX_BOOST", "MAX_RESULTS", "DEFAULT_LIMIT", "CANDIDATES"]
+           "MAX_EXPANDED_POSTINGS", "MAX_BOOST", "MAX_RESULTS", "DEFAULT_LIMIT", "CANDIDATES",
+           "MAX_WORKERS"]
 
-#: A search stops collecting after this long and returns what it has: a
-#: safety net for hostile input; the caps on terms and postings bound an
-#: ordinary search first, so its answer does not depend on machine load.
+#: A query-language search stops collecting after this long and returns what
+#: it has: a safety net for hostile input. Plain questions (and their fuzzy
+#: last resort) are bounded by the caps on terms and postings alone, so their
+#: answer never depends on machine load.
 SEARCH_SECONDS = 2.0
 #: How many first-stage candidates the re-ranking looks at. When a page
 #: reaches further, the hits after these keep their first-stage order, so
@@ -84,15 +87,24 @@ class Index:
 
     Get one with :func:`open_index` or :func:`build_index`. One ``Index``
     serves any number of threads at once (each thread searches with its own
-    searcher); :meth:`refresh` switches to a newer build.
+    searcher); :meth:`refresh` switches to a newer build. With ``workers=N``
+    its searches run in N worker processes (see ``search_pool``), so that
+    threads searching at once use several cores.
     """
 
-    def __init__(self, stored: StoredIndex, bundled: bool = False):
+    def __init__(self, stored: StoredIndex, bundled: bool = False, workers: int = 0):
         self._bundled = bundled  # the bundled article's index: rebuilt, never updated
         self._closed = False
         self._refresh_lock = threading.Lock()
         self._retired: list[WhooshBackend] = []
         self._backend = WhooshBackend(stored)
+        self._pool: Optional[SearchPool] = None
+        if workers:
+            try:
+                self._pool = SearchPool(stored.path, workers, stored.generation.name)
+            except BaseException:
+                self._backend.close()
+                raise
         self._vectors = GenerationVectors()
 
     @property
@@ -129,6 +141,8 @@ class Index:
         """Release the index files. Searching a closed index raises ``IndexStateError``."""
         with self._refresh_lock:
             self._closed = True
+            if self._pool is not None:
+                self._pool.close()
             for backend in [self._backend, *self._retired]:
                 backend.close()
             self._retired.clear()
@@ -259,6 +273,10 @@ class Index:
         query = validate(query, limit, offset)
         self._check_open()
         backend = self._backend  # one generation for the whole search, even if refreshed
+        if self._pool is not None:
+            return self._pool.search(backend.stored.generation.name, query, dict(
+                limit=limit, section=section, explain=explain, offset=offset, article=article,
+                semantic=semantic))
         store = self._vectors.for_search(backend.stored.generation, semantic, self.path)
         allow = self._allowed(backend, section, article)
         abbreviations, synonyms = self._stored.meta["abbreviations"], _synonyms()
@@ -270,16 +288,19 @@ class Index:
             q = backend.compile(plan)
         wanted = max(CANDIDATES, offset + limit)
         found = backend.candidates(q, plan, allow, wanted, deadline)
-        if not found and plan.concepts and time.monotonic() < deadline:
-            plan = fuzzy_words(plan)
-            q = backend.compile(plan)
-            found = backend.candidates(q, plan, allow, wanted, deadline)
+        if not found and plan.concepts:
+            fuzzy = fuzzy_words(plan)
+            fuzzy_q = backend.compile(fuzzy)
+            if backend.searchable(fuzzy_q):  # else explain shows the words searched
+                plan, q = fuzzy, fuzzy_q
+                found = backend.candidates(q, plan, allow, wanted, deadline)
         plan = with_topics(found, plan)
         ranked = _rank(found, plan)
+        parsed = backend.describe(q)
 
         def hit(rank: int, explain: bool = explain) -> Hit:  # the lexical ranking's hit at rank
             score, candidate = ranked[rank - 1]
-            return self._hit(backend, rank, score, candidate, plan, str(q), explain)
+            return self._hit(backend, rank, score, candidate, plan, parsed, explain)
 
         if store is None:
             hits = [hit(rank) for rank in range(offset + 1, min(len(ranked), offset + limit) + 1)]
@@ -291,7 +312,7 @@ class Index:
                 keep=None if allow is None else lambda pid: backend.find(pid) in allow)
             hits = fused_page(fused, hit, lambda pid: backend.passage(backend.find(pid)),
                               offset, offset + limit, explain)
-        return Results(hits, query, plan.corrected, str(q), section, article, offset,
+        return Results(hits, query, plan.corrected, parsed, section, article, offset,
                        semantic=store is not None)
 
     def _allowed(self, backend: WhooshBackend, section: Optional[str],
@@ -331,8 +352,15 @@ def _synonyms() -> dict[str, tuple[str, ...]]:
 # Module-level entry points
 # ---------------------------------------------------------------------------
 
-def open_index(path: Optional[str | Path] = None) -> Index:
+def open_index(path: Optional[str | Path] = None, workers: int = 0) -> Index:
     """Open a built index, or with no path the bundled clonus article's index.
+
+    With ``workers=N`` (1 to ``MAX_WORKERS``) searches run in N worker
+    processes that each open the same generation read-only: threads that
+    search one ``Index`` at once then use up to N cores. The default, 0,
+    searches in the calling thread. Scripts that use workers must guard
+    their entry point with ``if __name__ == "__main__":`` (they are started
+    with ``spawn``).
 
     The bundled index is built on first use into the user cache
     (``$XDG_CACHE_HOME/clonus_index``; ``CLONUS_INDEX_DIR`` overrides) and
@@ -341,10 +369,10 @@ def open_index(path: Optional[str | Path] = None) -> Index:
     (the ``opensearch`` extra), with the same methods.
     """
     if path is None:
-        return Index(bundled_index(), bundled=True)
+        return Index(bundled_index(), bundled=True, workers=workers)
     if opensearch_backend.is_opensearch_url(path):
         return opensearch_backend.open_index(path)
-    return Index(read_index(path))
+    return Index(read_index(path), workers=workers)
 
 
 def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,

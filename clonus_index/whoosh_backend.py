@@ -1,7 +1,9 @@
 """The Whoosh backend: compiles a plan into a Whoosh query and fetches the first-stage candidates.
 
-Between planning and re-ranking; with ``index.py`` the only modules that
-import Whoosh. It answers planning's ``Lexicon`` questions from the index's
+Between planning and re-ranking; with ``index.py``, ``whoosh_queries.py``
+and ``whoosh_postings.py`` the only modules that import Whoosh. Plain
+questions are scored over the build's postings arrays (``whoosh_postings``),
+query language and the fuzzy last resort by Whoosh's matchers. It answers planning's ``Lexicon`` questions from the index's
 terms, parses query-language input with every expansion bounded before any
 matcher is built, and returns the top BM25F matches with their stored
 signals, read only for those matches. Each thread gets its own searcher.
@@ -11,14 +13,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
-import time
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Iterator, Optional
 
 from whoosh import highlight, query as wq
-from whoosh.collectors import TopCollector
 from whoosh.fields import Schema
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.scoring import BM25F
@@ -27,6 +28,9 @@ from .index import FIELD_BOOSTS, StoredIndex, passage_from_stored
 from .models import Passage
 from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan
 from .ranking import Candidate, Signals
+from .whoosh_postings import Clause, Postings, top_documents
+from .whoosh_queries import (MAX_BOOST, BestForm, Candidates, Mark, clamped_boost, clause_query,
+                             lift_nots)
 
 __all__ = ["WhooshBackend", "PUBLIC_FIELDS", "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE",
            "MAX_QUERY_TERMS", "MAX_TERMS", "MAX_EXPANDED_POSTINGS", "MAX_BOOST"]
@@ -43,45 +47,13 @@ MAX_QUERY_TERMS = 64
 MAX_TERMS = 512
 #: ... whose postings (passages per term, summed) stay under this.
 MAX_EXPANDED_POSTINGS = 50_000
-#: A boost (``clonus^3``) is clamped to 0 .. this.
-MAX_BOOST = 100.0
+#: Highlighting remembers the stems of at most this many distinct words.
+MAX_REMEMBERED_STEMS = 100_000
 #: Index words derived from a word typed: at most this many are looked at.
 MAX_DERIVED_LOOKUPS = 256
-
-
-class _Mark(highlight.Formatter):
-    """Marks matched terms as ``**term**``: readable as is, easy to colour."""
-
-    between = ""
-
-    def format_token(self, text, token, replace=False):
-        return f"**{highlight.get_text(text, token, replace)}**"
-
-
-class _Candidates(TopCollector):
-    """The top ``limit`` matches among the allowed documents, collected until a deadline.
-
-    Filtering here rather than in the query keeps Whoosh's block-quality
-    skipping (which ``Require`` with a top-N collector trips over) out of it;
-    at the deadline collection stops and keeps what it has. Nothing counts
-    every match. Block-quality skipping and matcher replacement are off: with
-    BM25F and DisMax they drop real top matches (the best of 20,000 passages
-    missing from the top 50 but not from the top 100), and the top N must be
-    exact for pages to follow each other. The plan's caps bound what is scored.
-    """
-
-    def __init__(self, limit: int, allow: Optional[set[int]], deadline: float):
-        super().__init__(limit=limit, usequality=False, replace=0)
-        self._allow = allow
-        self._deadline = deadline
-
-    def matches(self):
-        allow = self._allow
-        for n, sub_docnum in enumerate(super().matches()):
-            if not n % 64 and time.monotonic() > self._deadline:
-                return
-            if allow is None or self.offset + sub_docnum in allow:
-                yield sub_docnum
+_STARS = re.compile(r"\*{2,}")
+#: What explain shows for a query with no term left to search.
+NOTHING_TO_SEARCH = "nothing to search (stop words and patterns without a letter match nothing)"
 
 
 @dataclass
@@ -104,6 +76,8 @@ class WhooshBackend:
         self._searchers: list[Any] = []
         self._searchers_lock = threading.Lock()  # taken only to open a thread's searcher
         self._section_keys: Optional[frozenset[str]] = None
+        self.postings = _matching_postings(stored)
+        self._stems: dict[str, Optional[str]] = {}  # words of hits -> stems, for highlighting
 
     # -- searchers ---------------------------------------------------------------
 
@@ -197,32 +171,17 @@ class WhooshBackend:
             parts = [wq.FuzzyTerm("words", w, maxdist=1 if len(w) < 7 else 2, prefixlength=1)
                      for w in plan.fuzzy[:MAX_CORRECTIONS]]
             return self._bounded(wq.Or(parts), _Budget()) if parts else wq.NullQuery
-        parts = []
-        budget = MAX_TERMS  # the same bound as query language: the work, not the clock
-        for c in plan.concepts:
-            budget -= len(PUBLIC_FIELDS) * sum(len(form.stems) for form in c.forms)
-            if budget < 0:
-                break
-            forms = []
-            for form in c.forms:
-                fields = []
-                for fieldname in PUBLIC_FIELDS:
-                    boost = round(FIELD_BOOSTS[fieldname] * form.weight, 3)
-                    if len(form.stems) == 1:
-                        fields.append(wq.Term(fieldname, form.stems[0], boost=boost))
-                    else:
-                        fields.append(wq.Phrase(fieldname, list(form.stems), boost=boost))
-                forms.append(wq.Or(fields))
-            if forms:
-                parts.append(forms[0] if len(forms) == 1
-                             else wq.DisjunctionMax(forms, tiebreak=0.1))
-            else:
-                parts.append(wq.NullQuery)
-        if not parts:
+        concepts, extra = plan_clauses(plan)
+        if not concepts:
             return wq.NullQuery
-        if plan.proximity:
-            parts.append(wq.Phrase("text", list(plan.proximity), slop=PROXIMITY_SLOP,
-                                   boost=PROXIMITY_BOOST))
+        parts = []
+        for forms in concepts:
+            ors = [wq.Or([clause_query(c) for c in clauses]) for clauses in forms]
+            if not ors:
+                parts.append(wq.NullQuery)
+            else:
+                parts.append(ors[0] if len(ors) == 1 else BestForm(ors))
+        parts.extend(clause_query(c) for c in extra)
         return wq.Or(parts)
 
     def _parse_syntax(self, query: str):
@@ -231,6 +190,8 @@ class WhooshBackend:
         parser = MultifieldParser(list(PUBLIC_FIELDS), schema, fieldboosts=FIELD_BOOSTS,
                                   group=OrGroup)
         parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped below
+        # "**" is one "*" to a reader; Whoosh's parser splits "**nus" and "c**s" apart.
+        query = _STARS.sub("*", query)
         # Parsing costs time in proportion to the text: only the words that
         # can be kept (see ``_bounded``) are parsed.
         words = query.split()
@@ -240,7 +201,7 @@ class WhooshBackend:
             parsed = parser.parse(query)
         except Exception:  # malformed syntax: search its words instead
             return None
-        parsed = _lift_nots(self._bounded(parsed, _Budget())).normalize()
+        parsed = lift_nots(self._bounded(parsed, _Budget())).normalize()
         if parsed is wq.NullQuery or not list(parsed.iter_all_terms()):
             return None
         return parsed
@@ -259,7 +220,7 @@ class WhooshBackend:
         if isinstance(q, wq.Every):
             return wq.NullQuery
         if hasattr(q, "boost"):
-            q.boost = _clamped_boost(q.boost)
+            q.boost = clamped_boost(q.boost)
         if not q.is_leaf():
             return q.apply(lambda child: self._bounded(child, budget))
         if budget.leaves <= 0 or budget.terms <= 0:
@@ -297,9 +258,15 @@ class WhooshBackend:
         if q is None or q is wq.NullQuery or (allow is not None and not allow):
             return []
         searcher = self.searcher()
-        collector = _Candidates(wanted, allow, deadline)
-        searcher.search_with_collector(q, collector)
-        top = sorted(collector.results().top_n, key=lambda sd: sd[1])
+        if self.postings is not None and plan.syntax is None and plan.fuzzy is None:
+            top = self._top_from_postings(plan, allow, wanted)
+        else:
+            # Only query language (wildcards, ranges, fuzzy terms typed by the
+            # user) can be hostile; a fuzzy last resort is bounded like it, by work.
+            collector = Candidates(wanted, allow,
+                                    deadline if plan.syntax is not None else math.inf)
+            searcher.search_with_collector(q, collector)
+            top = sorted(collector.results().top_n, key=lambda sd: sd[1])
         terms = None
         if plan.syntax is not None or plan.fuzzy is not None:
             terms = {(f, _text(t)) for f, t in q.iter_all_terms()}
@@ -316,38 +283,105 @@ class WhooshBackend:
             found.append(Candidate(docnum, score, signals, matched))
         return found
 
+    def _top_from_postings(self, plan: Plan, allow: Optional[set[int]],
+                           wanted: int) -> list[tuple[float, int]]:
+        """The exact top ``wanted`` of a plain plan from the build's postings arrays.
+
+        Scores as the compiled Whoosh query would, without walking its
+        matchers; no deadline: the plan's caps bound the work.
+        """
+        concepts, extra = plan_clauses(plan)
+        return top_documents(self.postings, concepts, extra, allow, wanted)
+
+    def searchable(self, q) -> bool:
+        """True when ``q`` has a term left to search."""
+        return q is not None and bool(list(q.iter_all_terms()))
+
+    def describe(self, q) -> str:
+        """``q`` as text for explain; a query with no term left says so."""
+        if not self.searchable(q):
+            return NOTHING_TO_SEARCH
+        return str(q.normalize()) if any(leaf is wq.NullQuery for leaf in q.leaves()) else str(q)
+
     def highlights(self, text: str, stems: set[str]) -> str:
-        """``text`` with the words whose stems are in ``stems`` marked ``**so**``."""
+        """``text`` with the words whose stems are in ``stems`` marked ``**so**``; "" if none.
+
+        What Whoosh's highlighter gives with a whole-text fragment, without
+        running the analyzer's filters over every word of every hit: each
+        distinct word is stemmed once and remembered.
+        """
         if not stems:
             return ""
-        return highlight.highlight(text, frozenset(stems), self._analyzer,
-                                   highlight.WholeFragmenter(charlimit=None), _Mark(), top=1)
+        pattern = getattr(getattr(self._analyzer, "items", [None])[0], "expression", None)
+        if pattern is None:  # not a regular-expression tokenizer: Whoosh's own highlighter
+            return highlight.highlight(text, frozenset(stems), self._analyzer,
+                                       highlight.WholeFragmenter(charlimit=None), Mark(), top=1)
+        out, index = [], 0
+        for m in pattern.finditer(text):
+            if self._stem_of(m.group()) in stems:
+                out += (text[index:m.start()], "**", m.group(), "**")
+                index = m.end()
+        return "".join(out) + text[index:] if out else ""
+
+    def _stem_of(self, word: str) -> Optional[str]:
+        """The stem the analyzer makes of one token (None if it drops it), remembered."""
+        found = self._stems.get(word, False)
+        if found is False:
+            made = [t.text for t in self._analyzer(word, mode="query", removestops=False)]
+            found = made[0] if len(made) == 1 else None
+            if len(self._stems) >= MAX_REMEMBERED_STEMS:
+                self._stems.clear()
+            self._stems[word] = found
+        return found
 
 
-def _clamped_boost(boost) -> float:
-    """A boost as a finite number in 0 .. ``MAX_BOOST`` (``clonus^1e400`` is inf)."""
-    if not isinstance(boost, (int, float)) or math.isnan(boost):
-        return 1.0
-    return min(max(float(boost), 0.0), MAX_BOOST)
+def _matching_postings(stored: StoredIndex) -> Optional[Postings]:
+    """The generation's postings arrays when they describe exactly its Whoosh index, else None.
+
+    An index built before the arrays existed, or whose Whoosh segments were
+    changed after the build (documents added, deleted or renumbered: the
+    counts, field lengths and sampled ids must all agree), is searched
+    through Whoosh's matchers instead: same results, more time. Code that
+    changes a generation's segments keeps the fast path by writing the
+    arrays again for the new numbering (``write_postings``).
+    """
+    postings = Postings.open(stored.generation)
+    if postings is None:
+        return None
+    reader = stored.ix.reader()
+    try:
+        if (reader.has_deletions() or reader.doc_count_all() != postings.doc_count
+                or any(reader.field_length(f) != postings.total_lengths.get(f)
+                       for f in PUBLIC_FIELDS)
+                or any(reader.stored_fields(d).get("id") != i
+                       for d, i in postings.sample_ids.items())):
+            return None
+    finally:
+        reader.close()
+    return postings
+
+
+def plan_clauses(plan: Plan) -> tuple[list[list[list[Clause]]], list[Clause]]:
+    """A plain plan's clauses: per concept, per form, one clause per public field; then the bonus.
+
+    A concept's score is its best form's, a form's the sum of its clauses.
+    Concepts are taken in order while they fit in ``MAX_TERMS`` field terms
+    (the same bound as query language: the work, not the clock). Both the
+    Whoosh query and the postings scorer are made from these.
+    """
+    concepts: list[list[list[Clause]]] = []
+    budget = MAX_TERMS
+    for c in plan.concepts:
+        budget -= len(PUBLIC_FIELDS) * sum(len(form.stems) for form in c.forms)
+        if budget < 0:
+            break
+        concepts.append([[Clause(f, form.stems, round(FIELD_BOOSTS[f] * form.weight, 3))
+                          for f in PUBLIC_FIELDS] for form in c.forms])
+    extra = []
+    if concepts and plan.proximity:
+        extra.append(Clause("text", tuple(plan.proximity), PROXIMITY_BOOST, PROXIMITY_SLOP))
+    return concepts, extra
 
 
 def _text(term) -> str:
     return term.decode("utf-8") if isinstance(term, bytes) else term
-
-
-def _lift_nots(q):
-    """Make "a b NOT c" mean (a OR b) AND NOT c, as people read it.
-
-    With an OR default group Whoosh would otherwise read it as a OR b OR
-    (NOT c), which matches nearly every passage.
-    """
-    if isinstance(q, wq.Or):
-        nots = [c for c in q.subqueries if isinstance(c, wq.Not)]
-        rest = [_lift_nots(c) for c in q.subqueries if not isinstance(c, wq.Not)]
-        if nots and rest:
-            kept = rest[0] if len(rest) == 1 else wq.Or(rest)
-            dropped = nots[0].query if len(nots) == 1 else wq.Or([n.query for n in nots])
-            return wq.AndNot(kept, dropped)
-    if not q.is_leaf():
-        return q.apply(_lift_nots)
-    return q

@@ -115,7 +115,7 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=60)  # a hang guard: it usually stops at once
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

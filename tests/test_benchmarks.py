@@ -86,7 +86,8 @@ def test_baselines_rank_the_passage_that_shares_the_words(system, tmp_path):
     assert search("?!", 2) == []
 
 
-@pytest.mark.parametrize("script", ["scale.py", "medquad.py", "make_corpora.py", "systems.py"])
+@pytest.mark.parametrize("script", ["scale.py", "medquad.py", "medquad_sections.py", "make_corpora.py",
+                                    "systems.py"])
 def test_benchmark_scripts_explain_themselves(script):
     proc = subprocess.run([sys.executable, str(BENCH / script), "--help"], capture_output=True, text=True)
     assert proc.returncode == 0

@@ -11,7 +11,6 @@ lower them.
 
 import importlib.util
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from clonus_index.errors import IngestError
 from clonus_index.reading import MAX_SOURCE_MB, read_document
 
 from conftest import DATA
+from work import calls
 
 BLIND = DATA / "blind"
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,22 +145,17 @@ def _items_page(items: int) -> str:
 
 
 @pytest.mark.parametrize("make, suffix, small", [(_flattened, ".txt", 400), (_items_page, ".html", 400)])
-def test_ingestion_time_grows_linearly_with_the_input(tmp_path, make, suffix, small):
-    def cost(n: int) -> float:
+def test_ingestion_work_grows_linearly_with_the_input(tmp_path, make, suffix, small):
+    def cost(n: int) -> int:
         path = tmp_path / f"a{n}{suffix}"
         path.write_text(make(n), "utf-8")
-        best = float("inf")
-        for _ in range(2):
-            start = time.process_time()
-            ingest([path])
-            best = min(best, time.process_time() - start)
-        return best
+        return calls(ingest, [path])[1]
 
     cost(small // 4)  # warm the caches
     base = cost(small)
-    # Eight times the input: a linear pipeline takes about eight times as
-    # long, a quadratic one sixty-four; the bound leaves room for noise.
-    assert cost(small * 8) < 8 * base * 3
+    # Counted work, not time: eight times the input costs a linear pipeline
+    # about eight times the function calls, a quadratic one sixty-four.
+    assert cost(small * 8) < 8 * base * 1.5
 
 
 @pytest.mark.parametrize("slug, meta, path", list(_articles(".flat.txt")))

@@ -70,6 +70,24 @@ def test_search_explain(runner):
     assert "outlook" in data["parsed_query"] and "explanation" in data["hits"][0]
 
 
+@pytest.mark.parametrize("query", ["the and of", "*", "((("])
+def test_search_explain_says_when_nothing_was_left_to_search(runner, query):
+    # Stop words only, a pattern without a letter, syntax that yields nothing.
+    result = run(runner, "search", query, "--explain")
+    assert result.stderr.splitlines()[0] == ("Parsed query: nothing to search (stop words and "
+                                             "patterns without a letter match nothing)")
+    data = json.loads(run(runner, "search", query, "--explain", "--json").stdout)
+    assert data["parsed_query"].startswith("nothing to search") and data["hits"] == []
+
+
+@pytest.mark.parametrize("query, stem", [("qwxzzy", "qwxzzi"), ("title:*", "titl")])
+def test_search_explain_shows_the_words_searched_when_no_near_spelling_exists(runner, query, stem):
+    # An unknown word, or syntax that yields nothing and is searched as words:
+    # the words' stems were searched, and no index word is near them.
+    result = run(runner, "search", query, "--explain")
+    assert f"Parsed query: ((text:{stem} OR " in result.stderr and "NullQuery" not in result.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["search", ""], "Error: query is empty; type some words to search for"),
     (["search", "  "], "Error: query is empty; type some words to search for"),
@@ -152,6 +170,29 @@ def test_build_errors(runner, tmp_path):
     assert not (tmp_path / "ix").exists() or not any((tmp_path / "ix").glob("gen-*"))
     result = runner.invoke(cli, ["build", str(bad)])
     assert result.exit_code == 2 and "--index PATH" in result.stderr
+
+
+@pytest.mark.parametrize("copies, workers", [(3, "1"), (17, "2")], ids=["serial", "pool"])
+def test_one_bad_file_in_a_folder_stops_the_build_and_leaves_the_index_as_it_was(
+        runner, tmp_path, seed_path, monkeypatch, copies, workers):
+    index = tmp_path / "ix"
+    assert runner.invoke(cli, ["build", str(seed_path), "--index", str(index)]).exit_code == 0
+    before = sorted(p.name for p in index.iterdir()), (index / "CURRENT").read_text()
+    answer = run(runner, "search", "botox", "--index", str(index), "--json").stdout
+    sources = tmp_path / "src"
+    sources.mkdir()
+    for i in range(copies):
+        shutil.copy(seed_path, sources / f"article-{i:02d}.txt")
+    bad = sources / "article-01b.txt"
+    bad.write_bytes("Café au lait.".encode("latin-1"))
+    monkeypatch.setenv("CLONUS_INDEX_WORKERS", workers)
+    result = runner.invoke(cli, ["build", str(sources), "--index", str(index)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {bad}: not UTF-8 text (bad byte at offset 3); re-save it as UTF-8")
+    assert "Traceback" not in result.stderr
+    assert (sorted(p.name for p in index.iterdir()), (index / "CURRENT").read_text()) == before
+    assert run(runner, "search", "botox", "--index", str(index), "--json").stdout == answer
 
 
 def test_ingest_refuses_one_file_for_passages_and_articles(runner, tmp_path, seed_path):

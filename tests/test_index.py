@@ -146,11 +146,11 @@ def test_opening_retries_while_a_swap_settles(tmp_path, seed_path, monkeypatch):
     real = index_module._read_generation
     calls = []
 
-    def flaky(p):
+    def flaky(p, *generation):
         calls.append(p)
         if len(calls) < 3:
             raise FileNotFoundError(2, "No such file", str(p / "gen-x" / "_MAIN_1.toc"))
-        return real(p)
+        return real(p, *generation)
 
     monkeypatch.setattr(index_module, "_read_generation", flaky)
     assert len(read_index(path).articles) == 1

@@ -37,6 +37,8 @@ def answers(seed_index):
         "bad section": lambda c: c.call_tool("search", {"query": "clonus", "section": "Cures"}),
         "blank": lambda c: c.call_tool("search", {"query": "  "}),
         "limit 0": lambda c: c.call_tool("search", {"query": "clonus", "limit": 0}),
+        "limit 101": lambda c: c.call_tool("search", {"query": "clonus", "limit": 101}),
+        "offset -1": lambda c: c.call_tool("list_articles", {"offset": -1}),
         "passage": lambda c: c.call_tool("get_passage", {"passage_id": "what-is-clonus-p10"}),
         "no passage": lambda c: c.call_tool("get_passage", {"passage_id": "nope"}),
         "articles": lambda c: c.call_tool("list_articles", {}),
@@ -78,19 +80,26 @@ def test_search_filters_and_corrects(answers):
 
 
 @pytest.mark.parametrize("call, message", [
-    ("bad section", "search: unknown section 'Cures'; choose one of: Symptoms, Causes, Diagnosis, "
+    ("bad section", "unknown section 'Cures'; choose one of: Symptoms, Causes, Diagnosis, "
                     "Treatment, Outlook"),
-    ("blank", "search: query is empty; type some words to search for"),
-    ("no passage", "get_passage: no passage with id 'nope'; list ids with: clonus-index passages"),
+    ("blank", "query is empty; type some words to search for"),
+    ("no passage", "no passage with id 'nope'; list ids with: clonus-index passages"),
 ])
-def test_bad_calls_are_tool_errors_with_the_cli_message(answers, call, message):
-    result = answers[call]  # the SDK names the tool before the message
-    assert result.is_error and text_of(result) == f"Error executing tool {message}"
+def test_bad_calls_are_tool_errors_with_the_library_message(answers, call, message):
+    result = answers[call]  # the library's one line, as the CLI and HTTP service say it
+    assert result.is_error and text_of(result) == message
+    assert result.structured_content is None
 
 
-def test_arguments_outside_the_schema_are_refused(answers):
+def test_arguments_outside_the_schema_are_refused_with_the_library_message(answers):
     result = answers["limit 0"]
-    assert result.is_error and "limit" in text_of(result)
+    assert result.is_error and text_of(result) == "limit must be a whole number of 1 or more, not 0"
+    assert text_of(answers["limit 101"]) == "limit must be at most 100; page with offset for more"
+    assert text_of(answers["offset -1"]) == "offset must be 0 or more, not -1"
+    tools = {t.name: t for t in answers["tools"].tools}
+    assert tools["search"].input_schema["properties"]["limit"] | {"minimum": 1, "maximum": 100} == (
+        tools["search"].input_schema["properties"]["limit"])
+    assert tools["list_articles"].input_schema["properties"]["offset"]["minimum"] == 0
 
 
 def test_get_passage_and_list_articles(answers):
@@ -108,7 +117,7 @@ def test_a_missing_index_fails_with_one_line(tmp_path):
     import subprocess
     done = subprocess.run([sys.executable, "-c", "from clonus_index.cli import main; main()",
                            "mcp", "--index", str(tmp_path / "none")],
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith(f"Error: {tmp_path / 'none'}: no index here")
     assert len(done.stderr.splitlines()) == 1

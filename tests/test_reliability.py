@@ -160,9 +160,9 @@ def test_kill_9_during_an_add_keeps_the_previous_index(tmp_path, two_corpora, st
 _READER = textwrap.dedent("""
     import json, os, sys, time
     from clonus_index import open_index
-    path, stop, query = sys.argv[1:]
+    path, stop, query, *progress = sys.argv[1:]
     seen, errors, count = set(), [], 0
-    deadline = time.time() + 90
+    deadline = time.time() + 600  # a hang guard only: the test stops the readers
     while not os.path.exists(stop) and time.time() < deadline:
         try:
             index = open_index(path)
@@ -173,8 +173,23 @@ _READER = textwrap.dedent("""
         count += 1
         if count == 2:
             open(f"{stop}.{os.getpid()}", "w").close()  # searching: the writer may go on
+        for name in progress:  # how many reads so far, for a test that counts them
+            with open(name + ".tmp", "w") as fh:
+                fh.write(str(count))
+            os.replace(name + ".tmp", name)
     print(json.dumps({"seen": sorted(seen), "errors": errors, "count": count}))
 """)
+
+
+def _wait_for_reads(readers: list, progress: list[Path], at_least: int) -> None:
+    """Wait until every reader has read the index ``at_least`` times (however slow the machine)."""
+    deadline = time.monotonic() + 600  # a hang guard only
+    while time.monotonic() < deadline:
+        if all(p.exists() and int(p.read_text() or 0) >= at_least for p in progress):
+            return
+        assert all(r.poll() is None for r in readers), [r.communicate() for r in readers]
+        time.sleep(0.05)
+    raise AssertionError(f"the readers did not read {at_least} times in 10 minutes")
 
 
 @pytest.mark.slow
@@ -187,15 +202,18 @@ def test_four_readers_never_fail_while_the_index_is_rebuilt(tmp_path, two_corpor
     answer_a = _answer(path)
     script, stop = tmp_path / "reader.py", tmp_path / "stop"
     script.write_text(_READER)
-    readers = [subprocess.Popen([sys.executable, str(script), str(path), str(stop), QUERY],
+    progress = [tmp_path / f"reads-{i}" for i in range(4)]
+    readers = [subprocess.Popen([sys.executable, str(script), str(path), str(stop), QUERY, str(p)],
                                 env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _ in range(4)]
-    time.sleep(1.0)
-    for source in (b, a, b, a, b):
+               for p in progress]
+    # Reads counted, not timed: each reader reads before the first build and
+    # again between builds, however slow the machine.
+    _wait_for_reads(readers, progress, 1)
+    for n, source in enumerate((b, a, b, a, b), 2):
         build_index([source], path)
-        time.sleep(0.2)
+        _wait_for_reads(readers, progress, n)
     stop.touch()
-    reports = [json.loads(r.communicate(timeout=120)[0]) for r in readers]
+    reports = [json.loads(r.communicate(timeout=600)[0]) for r in readers]
     allowed = {json.dumps([n, ids]) for n, ids in (answer_a, answer_b)}
     for report in reports:
         assert report["errors"] == []

@@ -190,7 +190,7 @@ def test_the_model_loads_on_the_first_search_that_uses_it_and_once(knee):
         from clonus_index import semantic
         index = clonus_index.open_index({str(knee)!r})
         index.info(); index.search("knee", semantic=False)
-        print("onnxruntime" in sys.modules, "numpy" in sys.modules)
+        print("onnxruntime" in sys.modules, "tokenizers" in sys.modules)
         index.search("knee")
         first = semantic.shared_encoder()
         index.search("how long is recovery")

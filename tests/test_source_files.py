@@ -110,6 +110,34 @@ def test_the_library_warns_about_what_it_skips(tmp_path):
         f"{folder / 'pipe.txt'}: skipped, not a regular file"]
 
 
+def test_symbolic_link_loops_are_named_and_linked_folders_are_read(tmp_path):
+    folder = tmp_path / "src"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "ok.txt").write_text(ARTICLE)
+    (folder / "sub" / "inner.txt").write_text(ARTICLE.replace("Gout", "Lupus"))
+    (folder / "sub" / "back").symlink_to(folder)              # a loop through a folder
+    (folder / "self").symlink_to(folder / "self")             # a link to itself
+    (folder / "a.txt").symlink_to(folder / "b.txt")           # two files linked in a ring
+    (folder / "b.txt").symlink_to(folder / "a.txt")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "linked.txt").write_text(ARTICLE.replace("Gout", "Asthma"))
+    (folder / "more").symlink_to(elsewhere)                   # a linked folder: read
+    (folder / "same").symlink_to(elsewhere)                   # once
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert [p.relative_to(folder).as_posix() for p in iter_sources([folder])] == [
+            "more/linked.txt", "ok.txt", "sub/inner.txt"]
+    assert sorted(str(w.message) for w in caught if w.category is SkippedSourceWarning) == [
+        f"{folder / 'a.txt'}: skipped, a symbolic link loop",
+        f"{folder / 'b.txt'}: skipped, a symbolic link loop",
+        f"{folder / 'same'}: skipped, a symbolic link (to {elsewhere}, read already)",
+        f"{folder / 'sub' / 'back'}: skipped, a symbolic link loop (back to {folder}, read already)"]
+    result = CliRunner().invoke(cli, ["ingest", str(folder), "--out", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 0, result.stderr
+    assert f"Warning: {folder / 'sub' / 'back'}: skipped, a symbolic link loop" in result.stderr
+
+
 def test_a_fifo_named_directly_says_what_it_is(tmp_path):
     fifo = tmp_path / "pipe.txt"
     os.mkfifo(fifo)
