@@ -158,10 +158,30 @@ def intent_kinds(question: str) -> set[str]:
     return {name for name, pattern in tables().intents if pattern.search(lowered)}
 
 
+_WHAT_IS = re.compile(r"^(?:what|who) (?:is|are|s)\b")
+#: "What is X?" names X in at most this many words ("medium-chain acyl-CoA
+#: dehydrogenase deficiency"); a question that goes on is about something else.
+MAX_DEFINED_WORDS = 8
+
+
 def asks_definition(question: str) -> bool:
-    """True for "what is X", "define X", "meaning of X": questions after a definition."""
-    lowered = " ".join(question.lower().split())
-    return any(p.search(lowered) for p in tables().definition_questions)
+    """True for "what is X", "define X", "meaning of X": questions after a definition.
+
+    Bracketed asides do not count ("What is (are) Alagille syndrome?"), and
+    "what is" followed by a long name (no stop word in it) is a definition
+    question too, unless it asks for a section ("what is the best treatment
+    for ...").
+    """
+    lowered = " ".join(re.sub(r"\([^()]*\)", " ", question.lower()).split())
+    if any(p.search(lowered) for p in tables().definition_questions):
+        return True
+    opening = _WHAT_IS.match(lowered)
+    if opening is None or intent_kinds(lowered):
+        return False
+    name = [w for w in re.findall(r"[\w'-]+", lowered[opening.end():]) if w not in ("a", "an", "the")]
+    stop = load("stopwords")
+    return 0 < len(name) <= MAX_DEFINED_WORDS and not set(name) & (
+        set(stop["stopwords"]) | set(stop["question_words"]))
 
 
 _SENTENCES = re.compile(r"(?<=[.!?:])\s")

@@ -38,7 +38,7 @@ from .index_folder import (CURRENT, cleanup as _cleanup,
 from .article_store import ArticleStore, write_articles
 from .catalogue import Entry, SourceFile, derived_meta, entries_for, write_catalogue
 from .pipeline import Corpus, write_atomic
-from .ranking import SIGNAL_FIELDS, Signals, passage_signals
+from .ranking import SEARCHED_FIELDS, Signals, passage_signals
 from .whoosh_postings import write_postings
 from .models import Article, Passage, ReferenceLink
 from .reading import iter_sources
@@ -51,7 +51,7 @@ __all__ = ["SCHEMA_VERSION", "FIELD_BOOSTS", "make_schema", "StoredIndex", "writ
 
 #: Bump when the schema or the stored record shapes change; older indexes then
 #: ask to be rebuilt instead of answering wrongly.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: BM25F field weights: a term in a (sub)section heading says more about a
 #: passage than the same term in its running text; the title says least,
 #: because every passage of an article shares it.
@@ -199,7 +199,7 @@ def _write_generation(corpus: Corpus, path: Path, sources_digest: str,
         analyzer = ix.schema["text"].analyzer
         ix.close()
         write_postings(tmp, [p.id for p in corpus.passages],
-                       [_field_values(p) for p in corpus.passages], SIGNAL_FIELDS,
+                       [_field_values(p) for p in corpus.passages], SEARCHED_FIELDS,
                        lambda text: ((t.text, t.pos) for t in analyzer(text, positions=True,
                                                                         mode="index")))
         write_articles(tmp / ARTICLES, tmp / ARTICLE_OFFSETS, corpus.articles)

@@ -115,7 +115,7 @@ def link_references(passage_texts: Sequence[str], references: Sequence[Reference
     specific = max(1, min(SPECIFIC_DF, round(n * SPECIFIC_SHARE)))
     result: list[list[ReferenceLink]] = [[] for _ in bags]
     for ref in references:
-        terms = {t for t in topic_terms(ref.title) if df[t]}
+        terms = sorted({t for t in topic_terms(ref.title) if df[t]})  # sums in one order
         total = sum(idf(t) for t in terms)
         if total <= 0:
             continue

@@ -20,7 +20,8 @@ from .sections import asks_definition, intent_kinds
 
 __all__ = ["Lexicon", "Form", "PlannedConcept", "Plan", "make_plan", "fuzzy_words", "searched_forms",
            "MAX_DERIVED_SUFFIX", "MAX_CORRECTED_LENGTH", "MAX_CORRECTIONS", "MAX_CONCEPT_COUNT",
-           "ALTERNATIVE_WEIGHT", "PROXIMITY_BOOST", "PROXIMITY_SLOP"]
+           "ALTERNATIVE_WEIGHT", "PROXIMITY_BOOST", "PROXIMITY_SLOP", "MIN_LENGTH_FOR_THREE_EDITS",
+           "spelling_distance"]
 
 #: A word the index lacks also searches index words that extend it by at most
 #: this many letters ("rhythm" -> "rhythmic").
@@ -30,6 +31,9 @@ MAX_DERIVED_SUFFIX = 3
 MAX_CORRECTED_LENGTH = 48
 #: At most this many unknown words of one query are spell-corrected.
 MAX_CORRECTIONS = 8
+#: Words this long or longer may be corrected across three edits, shorter ones
+#: across two (six letters and more) or one.
+MIN_LENGTH_FOR_THREE_EDITS = 9
 #: A concept said several times weighs up to this many times as much in coverage.
 MAX_CONCEPT_COUNT = 2
 #: Weight of a synonym or expansion relative to the word typed.
@@ -98,6 +102,9 @@ class Plan:
     fuzzy: Optional[tuple[str, ...]] = None
     section: Optional[str] = None
     article: Optional[str] = None
+    #: Which concepts (by position) name the topic of some candidate's article;
+    #: set by the re-ranking once the candidates are known (``ranking.with_topics``).
+    topics: frozenset[int] = frozenset()
 
 
 def make_plan(query: str, lexicon: Lexicon, abbreviations: dict[str, str],
@@ -228,14 +235,37 @@ def _nothing_to_correct(c: Concept, lexicon: Lexicon) -> bool:
             or any(lexicon.has_word(a) for a in c.alternatives))
 
 
-def _spelling(word: str, lexicon: Lexicon) -> Optional[str]:
-    """The index word, else the question word, within one or two edits of ``word``.
+def spelling_distance(word: str) -> int:
+    """How many edits a misspelling of ``word``'s length may be from what was meant.
 
-    Both keep the first letter, which typos rarely change, and which keeps
-    the walk of a large vocabulary short.
+    Long names take more slips ("ciprofaxin" for "ciprofloxacin" is three).
     """
-    maxdist = 1 if len(word) < 6 else 2
-    return lexicon.suggest(word, maxdist) or _closest(word, _question_words(), maxdist)
+    return 1 if len(word) < 6 else 2 if len(word) < MIN_LENGTH_FOR_THREE_EDITS else 3
+
+
+def _spelling(word: str, lexicon: Lexicon) -> Optional[str]:
+    """The index word, else the question word, fewest edits from ``word``.
+
+    Nearest first: a word one edit away beats any word two away, however
+    common ("citrobactor" -> "citrobacter"), and among words equally near
+    the index's most frequent wins. A word the dictionary knows, however
+    rare, is corrected more than one edit away only to a word ordinary
+    English does not use (a drug, a disease, a test): two edits turn one
+    real word into another ("uprate" -> "updated") more often than they
+    undo a slip ("thiner" -> "thinners" is a slip). All candidates keep the
+    first letter, which typos rarely change, and which keeps the walk of a
+    large vocabulary short.
+    """
+    for distance in range(1, spelling_distance(word) + 1):
+        found = lexicon.suggest(word, distance)
+        if found and (_edits(word, found, 1) <= 1 or not is_english_word(found)
+                      or not is_english_word(word, 1)):
+            return found
+        if distance <= 2:
+            close = _closest(word, _question_words(), distance)
+            if close:
+                return close
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -267,13 +297,17 @@ def _closest(word: str, words: tuple[str, ...], maxdist: int) -> Optional[str]:
 
 
 def _edits(a: str, b: str, cap: int) -> int:
-    """Levenshtein distance of ``a`` and ``b``, or ``cap + 1`` once it exceeds ``cap``."""
+    """Edits from ``a`` to ``b`` (a swap of two neighbours is one), or ``cap + 1`` past ``cap``."""
+    before: list[int] = []
     row = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         new = [i]
         for j, cb in enumerate(b, 1):
-            new.append(min(row[j] + 1, new[j - 1] + 1, row[j - 1] + (ca != cb)))
+            cost = min(row[j] + 1, new[j - 1] + 1, row[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, before[j - 2] + 1)  # "mutliple" -> "multiple"
+            new.append(cost)
         if min(new) > cap:
             return cap + 1
-        row = new
+        before, row = row, new
     return row[-1]

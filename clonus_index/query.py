@@ -30,7 +30,9 @@ MAX_QUERY_WORDS = 64
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*", re.UNICODE)
 #: Query-language markers. A "?" is a one-letter wildcard only inside a word
 #: ("cl?nus"); closing a word ("what causes clonus?") it is a question mark.
-_SYNTAX = re.compile(r"[\"()*~^]|\?(?=\w)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b|\w:\S")
+#: Brackets group only what operators join: without one ("What is (are) gout?",
+#: "my son (6) has a rash") they are punctuation.
+_SYNTAX = re.compile(r"[\"*~^]|\?(?=\w)|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE|TO)\b|\w:\S")
 
 
 #: At most this many hits are ranked for one search: ``offset + limit``.
@@ -75,7 +77,11 @@ def _without_surrogates(text: str) -> str:
 
 
 def uses_syntax(query: str) -> bool:
-    """True when the query uses the query language (quotes, operators, fields, wildcards)."""
+    """True when the query uses the query language (quotes, operators, fields, wildcards).
+
+    Brackets alone are not the query language: they group nothing without an
+    operator, and people put asides in them.
+    """
     return _SYNTAX.search(query) is not None
 
 
@@ -109,6 +115,7 @@ class Concept:
     alternatives: tuple[str, ...] = ()  # synonyms and expansions, phrases allowed
     corrected: Optional[str] = None  # a spelling correction, when the word is unknown
     count: int = 1  # how often the query says it: a word said twice matters more
+    context: bool = False  # said only in the context sentences of a message, not in its questions
 
     @property
     def all_forms(self) -> tuple[str, ...]:
@@ -276,7 +283,10 @@ def concepts(query: str, abbreviations: Optional[dict[str, str]] = None,
             result.append(Concept(word, tuple(a for a in alts if a != word)))
     # The same concept twice ("clonus clonus") is one concept, said twice.
     counts = Counter(c.word for c in result)
+    asked = asked_part(query)
+    asked_words = set(words_of(asked)) if asked else None
     unique: dict[str, Concept] = {}
     for c in result:
-        unique.setdefault(c.word, replace(c, count=counts[c.word]))
+        context = asked_words is not None and not set(c.word.split()) & asked_words
+        unique.setdefault(c.word, replace(c, count=counts[c.word], context=context))
     return list(unique.values())

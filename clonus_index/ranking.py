@@ -4,30 +4,49 @@ After the backend, before output. Works on what any backend returns (a
 passage's first-stage score) and on per-passage signals computed once, at
 build time (``passage_signals``), and stored with the index: the stems of
 each field, the sentence openings, the heading, the section kinds and the
-passage's place in its article. Nothing here re-analyses text at query time.
+passage's place in its article, and its article's topic (``topics``). Nothing
+here re-analyses text at query time.
+
+Topic first: the concepts of a question that name the topic of some
+candidate's article (its condition, drug or test) choose the article, and a
+passage inherits its article's topic; the question's other words, its intent
+and the passage's headings then choose among that article's passages. A title
+word that is not the subject ("triggers" in "Migraine: symptoms, triggers and
+treatment") covers nothing, so it does not lift every passage of the article.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .models import Passage
 from .planning import Plan
 from .segment import split_sentences
+from .topics import article_topic
 
 __all__ = ["Signals", "Candidate", "passage_signals", "factors", "rerank", "explanation",
-           "COVERAGE_FLOOR", "SUBJECT_BOOST", "HEADING_BOOST", "INTENT_BOOST", "LEAD_BOOST",
+           "with_topics", "COVERAGE_FLOOR", "TOPIC_FLOOR", "CONTEXT_WEIGHT", "SECTION_HEADING_BOOST", "SUBJECT_BOOST", "HEADING_BOOST", "INTENT_BOOST", "LEAD_BOOST",
            "SECTION_LEAD_BOOST", "OPENING_STEMS"]
 
 #: Re-ranking: score * (COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * coverage ** 2).
 COVERAGE_FLOOR = 0.3
+#: A passage whose article is about none of the topics the question names
+#: keeps this share of its score; about some of them, in proportion to their weight.
+TOPIC_FLOOR = 0.35
+#: A concept said only in a message's context sentences ("My wife has been
+#: diagnosed with X. She ... What is the outlook?") weighs this much in
+#: coverage, unless it names a topic.
+CONTEXT_WEIGHT = 0.6
 #: Re-ranking factors, each explainable on its own:
 #: a sentence of the passage opens with something the question asks about;
 SUBJECT_BOOST = 0.3
 #: the passage's subsection heading names something the question asks about;
 HEADING_BOOST = 0.5
+#: the passage's section heading names something the question asks about, other
+#: than its topic, when no intent chose sections ("Is X inherited?" and "Inheritance");
+SECTION_HEADING_BOOST = 0.25
 #: the passage is in a section the question asks for ("how is it treated");
 INTENT_BOOST = 0.4
 #: for "what is X" questions, earlier passages (up to this much for the first);
@@ -37,8 +56,13 @@ LEAD_BOOST = 0.3
 SECTION_LEAD_BOOST = 0.25
 #: How many stems of a sentence's opening say what it is about.
 OPENING_STEMS = 4
-#: The fields whose stems a passage's signals keep (the ones plain questions search).
-SIGNAL_FIELDS = ("text", "subsection", "section", "title")
+#: The fields plain questions search (the first stage's postings hold these).
+SEARCHED_FIELDS = ("text", "subsection", "section", "title")
+#: The fields whose stems a passage's signals keep: the searched ones, and
+#: ``topic``: the stems of its article's subject and aliases.
+SIGNAL_FIELDS = SEARCHED_FIELDS + ("topic",)
+#: The fields that cover a concept: the passage's own words, and its article's topic.
+COVERING_FIELDS = ("text", "subsection", "section", "topic")
 
 
 @dataclass(frozen=True)
@@ -88,11 +112,13 @@ def passage_signals(passages: Sequence[Passage], kinds: Callable[[Passage], Iter
     for p in passages:
         sizes[p.article.id] = sizes.get(p.article.id, 0) + 1
     titles: dict[str, frozenset[str]] = {}
+    topics: dict[str, frozenset[str]] = {}
     out = []
     previous: Optional[Passage] = None
     for p in passages:
         if p.article.id not in titles:
             titles[p.article.id] = frozenset(analyse(p.article.title))
+            topics[p.article.id] = article_topic(p.article.title, p.article.text, analyse)
         openings = tuple(tuple(analyse(block[a:b])[:OPENING_STEMS])
                          for block in p.text.split("\n\n") for a, b in split_sentences(block)
                          if not block[a:b].rstrip().endswith(":"))
@@ -101,7 +127,8 @@ def passage_signals(passages: Sequence[Passage], kinds: Callable[[Passage], Iter
                 or previous.section != p.section)
         out.append(Signals(
             stems={"text": frozenset(analyse(p.text)), "subsection": frozenset(heading),
-                   "section": frozenset(analyse(p.section)), "title": titles[p.article.id]},
+                   "section": frozenset(analyse(p.section)), "title": titles[p.article.id],
+                   "topic": topics[p.article.id]},
             openings=openings, heading=heading, kinds=frozenset(kinds(p)), section_lead=lead,
             position=p.position, article_size=sizes[p.article.id]))
         previous = p
@@ -147,19 +174,49 @@ def matched_terms(candidate: Candidate, plan: Plan) -> set[tuple[str, str]]:
     return found
 
 
+def _holds(stems: dict[str, frozenset[str]], form, fields: Sequence[str]) -> bool:
+    return bool(form.stems) and any(all(s in stems.get(f, ()) for s in form.stems) for f in fields)
+
+
+def with_topics(candidates: Iterable[Candidate], plan: Plan) -> Plan:
+    """The plan with its topic concepts: those that name some candidate's article topic."""
+    if not plan.concepts:
+        return plan
+    found = set()
+    for candidate in candidates:
+        stems = candidate.signals.stems
+        if not stems.get("topic"):
+            continue
+        for i, c in enumerate(plan.concepts):
+            if i not in found and any(_holds(stems, form, ("topic",)) for form in c.forms):
+                found.add(i)
+    return replace(plan, topics=frozenset(found))
+
+
 def factors(candidate: Candidate, plan: Plan) -> dict[str, float]:
     """The re-ranking multipliers for one candidate, by name (shown by ``explain``)."""
     result: dict[str, float] = {}
     if not plan.concepts:
         return result
     signals = candidate.signals
-    total = sum(c.weight for c in plan.concepts)
+    weights = [c.weight * (CONTEXT_WEIGHT if c.concept.context and i not in plan.topics else 1.0)
+               for i, c in enumerate(plan.concepts)]
+    total = sum(weights)
     if total > 0:
-        held = {s for f, s in matched_terms(candidate, plan) if f in SIGNAL_FIELDS}
-        covered = sum(c.weight for c in plan.concepts
-                      if any(form.stems and all(s in held for s in form.stems)
-                             for form in c.forms))
+        if candidate.matched is not None:  # query language and fuzzy: what the backend matched
+            held = {s for f, s in candidate.matched if f in SIGNAL_FIELDS}
+            covers = [any(form.stems and all(s in held for s in form.stems) for form in c.forms)
+                      for c in plan.concepts]
+        else:
+            covers = [any(_holds(signals.stems, form, COVERING_FIELDS) for form in c.forms)
+                      for c in plan.concepts]
+        covered = sum(w for w, hit in zip(weights, covers) if hit)
         result["coverage"] = COVERAGE_FLOOR + (1 - COVERAGE_FLOOR) * (covered / total) ** 2
+    topic_weight = sum(plan.concepts[i].weight for i in plan.topics)
+    if topic_weight > 0:
+        about = sum(plan.concepts[i].weight for i in plan.topics
+                    if any(_holds(signals.stems, form, ("topic",)) for form in plan.concepts[i].forms))
+        result["topic"] = TOPIC_FLOOR + (1 - TOPIC_FLOOR) * about / topic_weight
 
     forms = set(_plan_forms(plan)[0])
     lengths = {len(f) for f in forms}
@@ -169,6 +226,10 @@ def factors(candidate: Candidate, plan: Plan) -> dict[str, float]:
 
     if opens_with_concept([signals.heading]):
         result["heading"] = 1 + HEADING_BOOST
+    elif not plan.intents and any(  # an intent already speaks for the section
+            _holds(signals.stems, form, ("section",))
+            for i, c in enumerate(plan.concepts) if i not in plan.topics for form in c.forms):
+        result["section_heading"] = 1 + SECTION_HEADING_BOOST
     if opens_with_concept(signals.openings):
         result["subject"] = 1 + SUBJECT_BOOST
     if {k.lower() for k in plan.intents} & signals.kinds:

@@ -25,7 +25,7 @@ from . import opensearch_connection, semantic as semantic_stage
 from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
 from .query import MAX_RESULTS, synonym_table, validate
-from .ranking import Candidate, explanation, matched_terms, rerank
+from .ranking import Candidate, explanation, matched_terms, rerank, with_topics
 from .search_pool import MAX_WORKERS, SearchPool
 from .updating import BUNDLED_MESSAGE, Update, build_sources
 from .whoosh_backend import (MAX_BOOST, MAX_EXPANDED_POSTINGS, MAX_EXPANSIONS, MAX_FUZZY_DISTANCE,
@@ -308,6 +308,7 @@ class Index:
             if backend.searchable(fuzzy_q):  # else explain shows the words searched
                 plan, q = fuzzy, fuzzy_q
                 found = backend.candidates(q, plan, allow, wanted, deadline)
+        plan = with_topics(found, plan)
         ranked = _rank(found, plan)
         parsed = backend.describe(q)
 

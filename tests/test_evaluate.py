@@ -16,7 +16,7 @@ CHAT_QUESTIONS = DATA / "chat_questions.jsonl"
 #: Quality floors per question set, pinned at what the ranker reaches. Raise
 #: them when ranking improves; never lower them to make a change pass.
 FLOORS = {
-    QUESTIONS: {"success@1": 0.96, "success@3": 0.98, "mrr@10": 0.975},
+    QUESTIONS: {"success@1": 0.965, "success@3": 0.98, "mrr@10": 0.977},
     CHAT_QUESTIONS: {"success@1": 0.94, "success@3": 0.96, "mrr@10": 0.955},
 }
 

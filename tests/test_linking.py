@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from clonus_index.linking import link_references, s_stem, topic_terms
 from clonus_index.models import Reference
 
@@ -59,3 +64,25 @@ def test_in_a_short_article_a_word_in_half_the_passages_is_no_evidence():
                 "Shoes matter.", "Stretch each morning.", "See a doctor if it lasts."]
     ref = Reference(id="r", authors=(), year=None, title="Pain in adults", raw="Pain in adults")
     assert link_references(passages, [ref]) == [()] * 6
+
+
+def test_reference_links_do_not_depend_on_the_hash_seed(tmp_path):
+    """Ingestion workers are separate interpreters: they must give the same links.
+
+    In this generated article two references tie for a passage; their scores
+    were sums over a set, so which came first changed with the hash seed.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    try:
+        import make_corpora
+    finally:
+        sys.path.pop(0)
+    article = tmp_path / "article.txt"
+    article.write_text(make_corpora.generated_article(195), "utf-8")
+    script = ("import json, sys, clonus_index; c = clonus_index.ingest([sys.argv[1]]); "
+              "print(json.dumps([p.to_dict()['references'] for p in c.passages]))")
+    runs = {subprocess.run([sys.executable, "-c", script, str(article)], capture_output=True,
+                           text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2", "3", "4", "5", "6")}
+    assert len(runs) == 1

@@ -1,5 +1,7 @@
 """Planning: queries into engine-neutral plans, asked of the index through its Lexicon."""
 
+import pytest
+
 from clonus_index.planning import _closest, _question_words, fuzzy_words, make_plan
 from clonus_index.query import synonym_table
 
@@ -46,3 +48,33 @@ def test_question_words_correct_what_the_index_lacks():
     assert _closest("permenant", _question_words(), 2) == "permanent"
     assert _closest("physiotheraphy", _question_words(), 2) == "physiotherapy"
     assert _closest("zzzzzz", _question_words(), 2) is None
+
+
+SPELLING_ARTICLE = """<html><head><title>Urinary infections</title></head><body><article>
+<h1>Urinary infections</h1>
+<p>Citrobacter is a germ that can infect the bladder. Doctors treat it with ciprofloxacin.</p>
+<p>A stench in the urine, a stench that lasts, or a stench with fever needs a test. The stench
+may go. The results are updated every day.</p>
+<p>Gentle exercises stretch the pelvic muscles. Blood thinners raise the risk of bleeding.</p>
+</article></body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def spelling_index(tmp_path_factory):
+    from clonus_index import build_index
+    folder = tmp_path_factory.mktemp("spelling")
+    (folder / "urinary.html").write_text(SPELLING_ARTICLE, encoding="utf-8")
+    return build_index([folder / "urinary.html"], folder / "index")
+
+
+@pytest.mark.parametrize("typed, corrected", [
+    ("citrobactor", "citrobacter"),
+    ("ciproflaxin", "ciprofloxacin"),  # a long name may be three edits off
+    ("strech", "stretch"),  # one edit away beats the commoner "stench", two away
+    ("uprate", None),  # a real (rare) word two edits from an ordinary one is another word
+    ("thiner", "thinners"),  # a word no dictionary has is a slip, even two edits away
+])
+def test_misspelt_names_are_corrected_to_the_nearest_corpus_word(spelling_index, typed, corrected):
+    plan = _plan(spelling_index, f"{typed} infection")
+    assert plan.concepts[0].concept.corrected == corrected

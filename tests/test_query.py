@@ -89,3 +89,17 @@ def test_phrasal_synonyms_and_contractions():
     assert "i've" not in found and "on" not in found
     (bloodwork, _) = concepts("bloodwork for clonus")
     assert "blood test" in bloodwork.alternatives
+
+
+def test_brackets_without_an_operator_are_punctuation():
+    from clonus_index.query import uses_syntax
+    assert not uses_syntax("What is (are) Alagille syndrome ?")
+    assert not uses_syntax("my son (6) has a rash")
+    assert uses_syntax("(botox OR surgery) AND clonus") and uses_syntax('"muscle relaxers"')
+
+
+def test_concepts_said_only_in_context_sentences_are_marked():
+    found = {c.word: c.context for c in concepts(
+        "My wife has been diagnosed with vasculitis. She has been vomiting. What is the outlook?")}
+    assert found["vasculitis"] and found["vomiting"] and not found["outlook"]
+    assert not any(c.context for c in concepts("vasculitis outlook"))

@@ -54,3 +54,26 @@ def test_factors_and_a_stable_order():
     # Equal scores keep the backend's order.
     ranked = rerank([_candidate(3, 1.0), _candidate(4, 1.0), both], plan)
     assert [c.key for _, c in ranked] == [1, 3, 4]
+
+
+def test_a_section_heading_naming_a_concept_counts_when_no_intent_chose_sections():
+    inherited = PlannedConcept(Concept("inherited"), (Form(("inherit",), 1.0),), 1.0)
+    gout = PlannedConcept(Concept("gout"), (Form(("gout",), 1.0),), 2.0)
+    plan = Plan("is gout inherited", (gout, inherited), topics=frozenset({0}))
+    under = _candidate(1, 1.0, stems={"text": frozenset({"gout"}), "section": frozenset({"inherit"}),
+                                      "topic": frozenset({"gout"})})
+    assert factors(under, plan)["section_heading"] == 1.25 and factors(under, plan)["topic"] == 1.0
+    titled = _candidate(2, 1.0, stems={"section": frozenset({"gout"}), "topic": frozenset({"gout"})})
+    assert "section_heading" not in factors(titled, plan)  # the topic in a heading says nothing
+    asked = Plan("is gout inherited", (gout, inherited), intents=frozenset({"Causes"}))
+    assert "section_heading" not in factors(under, asked)
+
+
+def test_title_words_that_are_not_the_topic_cover_nothing():
+    trigger = PlannedConcept(Concept("triggers"), (Form(("trigger",), 1.0),), 1.0)
+    plan = Plan("triggers", (trigger,))
+    titled = _candidate(1, 1.0, stems={"text": frozenset({"migrain"}),
+                                       "title": frozenset({"migrain", "trigger"}),
+                                       "topic": frozenset({"migrain"})})
+    said = _candidate(2, 1.0, stems={"text": frozenset({"trigger"}), "topic": frozenset({"migrain"})})
+    assert factors(titled, plan)["coverage"] == 0.3 and factors(said, plan)["coverage"] == 1.0

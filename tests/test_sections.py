@@ -104,6 +104,8 @@ def test_headings_and_questions_are_classified():
     assert intent_kinds("clonus") == set()
     assert asks_definition("What is clonus?") and asks_definition("define spasticity")
     assert not asks_definition("what is the best treatment for ankle clonus after a stroke")
+    assert asks_definition("What is (are) Medium-chain acyl-CoA dehydrogenase deficiency ?")
+    assert not asks_definition("What are they doing when they put the camera down my throat?")
 
 
 def test_in_a_long_message_only_the_questions_ask_for_a_section():
