@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import click
 
 from . import __version__
-from . import opensearch_backend
+from . import opensearch_connection
 from .errors import ClonusIndexError, QueryError, SkippedSourceWarning
 from .evaluate import DEPTH, evaluate, load_questions
 from .pipeline import ingest, write_jsonl
@@ -101,7 +101,7 @@ def _stop_writing() -> None:
 
 def _index_location(ctx, param, value: Optional[str]):
     """A folder as a ``Path``; an ``opensearch://host:port/NAME`` URL as it was typed."""
-    if value is None or opensearch_backend.is_opensearch_url(value):
+    if value is None or opensearch_connection.is_opensearch_url(value):
         return value
     return Path(value)
 
@@ -252,14 +252,10 @@ def build(sources: tuple[Path, ...], with_bundled: bool, index_path: Optional[Pa
 
 
 def _writable_index(index_path, command: str) -> Path:
-    """The folder an ``add`` or ``remove`` changes: given, and neither bundled nor OpenSearch."""
+    """The index an ``add`` or ``remove`` changes: given, and not the bundled one."""
     if index_path is None:
         raise UserError(f"say which index to change with --index PATH (the bundled article's "
                         f"index cannot be changed: {BUNDLED_HINT})", exit_code=2)
-    if opensearch_backend.is_opensearch_url(index_path):
-        raise UserError(f"{command} does not support OpenSearch indexes yet; rebuild the "
-                        f"OpenSearch index with: clonus-index build SOURCES... --index "
-                        f"{index_path}", exit_code=2)
     return index_path
 
 

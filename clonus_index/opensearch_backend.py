@@ -1,351 +1,375 @@
-"""OpenSearch storage: the same passages, articles and references in an OpenSearch cluster.
+"""The OpenSearch backend: one built OpenSearch index, read back and searched through the plan.
 
-After ingestion, beside ``index.py`` (the Whoosh default). A build writes a
-complete new physical index and then moves the alias ``NAME`` onto it in one
-``_aliases`` call, so readers only ever see a finished index; older physical
-indexes are removed. ``opensearch_index.py`` reads it back and searches it.
-Only this module imports ``opensearch-py`` (``pip install
-"clonus-index[opensearch]"``), and only when an ``opensearch://`` index is used.
+Between planning and re-ranking, as ``whoosh_backend`` is for a Whoosh
+folder; ``opensearch_store`` writes what this reads. It answers planning's
+``Lexicon`` questions from the index's term statistics (fetched for a whole
+query in one request), runs the plan compiled by ``opensearch_query``, and
+returns the top matches with the signals stored at build time, so
+``ranking`` re-ranks them exactly as it re-ranks Whoosh's.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
+import fnmatch
 import json
-import os
-import re
+import math
+import threading
 import time
-import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
-from urllib.parse import urlsplit
+from typing import Any, Iterable, Iterator, Optional
 
-from . import __version__
-from .errors import ClonusIndexError, IndexDamagedError, IndexUnavailableError, IndexWriteError
+from .errors import IndexDamagedError, IndexNotFoundError, IndexVersionError
 from .bundled import read_sources
-from .index import code_digest, section_keys
-from .pipeline import Corpus
-from .resources import load
+from .index import make_schema, passage_from_record
+from .models import Article, Passage
+from .opensearch_query import MATCH_NONE, Statistics, compile_plan, parse_syntax, query_terms
+from .opensearch_connection import (OpenSearchTarget, client_for, is_opensearch_url, parse_url,
+                                    reaching)
+from .opensearch_store import SCHEMA_VERSION, TEXT_FIELDS, alias_targets, index_body, write_index
+from .planning import Plan, _edits
+from .query import concepts, synonym_table, uses_syntax
+from .ranking import Candidate, Signals
+from .whoosh_backend import highlight_stems
 
-if TYPE_CHECKING:
-    from .opensearch_index import OpenSearchIndex
+__all__ = ["OpenSearchBackend", "build_index", "open_index", "write_index", "index_body",
+           "is_opensearch_url", "parse_url", "OpenSearchTarget"]
 
-__all__ = ["SCHEMA_VERSION", "OpenSearchTarget", "is_opensearch_url", "parse_url",
-           "index_body", "write_index", "build_index", "open_index"]
-
-#: Bump when the mapping or the stored records change; older indexes then ask
-#: to be rebuilt instead of answering wrongly.
-SCHEMA_VERSION = 1
-SCHEME = "opensearch"
-DEFAULT_PORT = 9200
-#: Passages and articles sent per bulk request.
-BULK_CHUNK = 500
-TEXT_FIELDS = ("text", "subsection", "section", "title")
-#: Environment settings for a cluster that is not on this machine.
-ENV_USER = "CLONUS_OPENSEARCH_USER"
-ENV_PASSWORD = "CLONUS_OPENSEARCH_PASSWORD"
-ENV_TLS = "CLONUS_OPENSEARCH_TLS"
-ENV_CA_CERTS = "CLONUS_OPENSEARCH_CA_CERTS"
-# OpenSearch index names: lower case, none of \ / * ? " < > | space , # :
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
+#: Records read per page when listing passages or articles.
+PAGE = 1000
+#: Term statistics kept per opened index before the cache starts over.
+MAX_CACHED_TERMS = 100_000
+#: Index words derived from a word typed: at most this many are looked at (as Whoosh's).
+MAX_DERIVED_LOOKUPS = 256
 
 
-# --------------------------------------------------------------------------
-# Where the index lives
-# --------------------------------------------------------------------------
+class _Articles(Mapping):
+    """The articles of one physical index by id, fetched when first asked for."""
 
-@dataclass(frozen=True)
-class OpenSearchTarget:
-    """A parsed ``opensearch://host:port/NAME``: the cluster and the alias readers use."""
+    def __init__(self, backend: "OpenSearchBackend"):
+        self._backend = backend
+        self._cache: dict[str, Article] = {}
 
-    host: str
-    port: int
-    name: str
+    def __getitem__(self, article_id: str) -> Article:
+        if article_id not in self._cache:
+            b = self._backend
+            with reaching(b.target):
+                found = b.client.mget(index=b.physical, body={"ids": [f"article:{article_id}"]})
+            doc = found["docs"][0]
+            if not doc.get("found"):
+                raise KeyError(article_id)
+            if len(self._cache) >= PAGE:
+                self._cache.clear()
+            self._cache[article_id] = Article.from_dict(doc["_source"]["record"])
+        return self._cache[article_id]
 
-    @property
-    def url(self) -> str:
-        return f"{SCHEME}://{_host_part(self.host)}:{self.port}/{self.name}"
-
-    @property
-    def loopback(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
+    def __contains__(self, article_id: object) -> bool:
+        if not isinstance(article_id, str):
             return False
-
-    def connection(self, environ: Optional[dict[str, str]] = None) -> dict[str, Any]:
-        """The client's connection settings, with credentials and TLS from the environment.
-
-        TLS (with certificate checks) is on by default for a cluster on another
-        machine and off on loopback; ``CLONUS_OPENSEARCH_TLS=0``/``1`` overrides.
-        """
-        env = os.environ if environ is None else environ
-        tls_flag = env.get(ENV_TLS, "").strip().lower()
-        if tls_flag not in ("", "0", "1", "true", "false", "yes", "no"):
-            raise ClonusIndexError(f"{ENV_TLS}={tls_flag!r}: use 1 (TLS on) or 0 (TLS off)")
-        tls = (not self.loopback) if tls_flag == "" else tls_flag in ("1", "true", "yes")
-        settings: dict[str, Any] = {
-            "hosts": [{"host": self.host, "port": self.port}], "use_ssl": tls,
-            "verify_certs": tls, "ssl_show_warn": False, "timeout": 60,
-        }
-        user, password = env.get(ENV_USER), env.get(ENV_PASSWORD)
-        if bool(user) != bool(password):
-            raise ClonusIndexError(f"set both {ENV_USER} and {ENV_PASSWORD}, or neither")
-        if user:
-            settings["http_auth"] = (user, password)
-        if tls and env.get(ENV_CA_CERTS):
-            settings["ca_certs"] = env[ENV_CA_CERTS]
-        return settings
-
-
-def _host_part(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
-def is_opensearch_url(location: object) -> bool:
-    """True for ``opensearch://...``: an index in OpenSearch rather than a folder."""
-    return isinstance(location, str) and location.lower().startswith(f"{SCHEME}://")
-
-
-def parse_url(url: str) -> OpenSearchTarget:
-    """``opensearch://host[:port]/NAME`` as a target, or a one-line error saying what to fix."""
-    example = f"{SCHEME}://127.0.0.1:9200/NAME"
-    parts = urlsplit(url)
-    if parts.scheme.lower() != SCHEME:
-        raise ClonusIndexError(f"{url}: not an OpenSearch index URL; write it as {example}")
-    if parts.username or parts.password:
-        raise ClonusIndexError(f"{url}: keep credentials out of the URL; set {ENV_USER} and "
-                               f"{ENV_PASSWORD} instead")
-    try:
-        port = parts.port or DEFAULT_PORT
-    except ValueError:
-        raise ClonusIndexError(f"{url}: the port is not a number from 1 to 65535; "
-                               f"write it as {example}") from None
-    name = parts.path.strip("/")
-    if not parts.hostname or not name or parts.query or parts.fragment:
-        raise ClonusIndexError(f"{url}: needs a host and an index name; write it as {example}")
-    if not _NAME.match(name) or name in (".", ".."):
-        raise ClonusIndexError(
-            f"{url}: {name!r} cannot name an OpenSearch index; use lower-case letters, digits, "
-            "'-', '_' and '.', starting with a letter or digit")
-    return OpenSearchTarget(parts.hostname, port, name)
-
-
-def client_for(target: OpenSearchTarget):
-    try:
-        from opensearchpy import OpenSearch
-    except ImportError:
-        raise ClonusIndexError(f"{target.url}: OpenSearch support is not installed; "
-                               'install it with: pip install "clonus-index[opensearch]"') from None
-    return OpenSearch(**target.connection())
-
-
-@contextlib.contextmanager
-def reaching(target: OpenSearchTarget) -> Iterator[None]:
-    """Turn the client's errors (unreachable, refused, gone, failing) into one-line messages."""
-    from opensearchpy import exceptions as ox
-    try:
-        yield
-    except ox.ConnectionError as exc:
-        raise IndexUnavailableError(
-            f"{target.url}: cannot reach OpenSearch ({type(exc.info).__name__ if exc.info else exc}); "
-            f"start it, or check the host, the port and {ENV_TLS}") from None
-    except ox.AuthenticationException:
-        raise IndexUnavailableError(f"{target.url}: OpenSearch refused the credentials; "
-                                    f"check {ENV_USER} and {ENV_PASSWORD}") from None
-    except ox.AuthorizationException:
-        raise IndexUnavailableError(f"{target.url}: these credentials may not use index "
-                                    f"{target.name}; ask for access or choose another name") from None
-    except ox.NotFoundError:
-        raise IndexDamagedError(f"{target.url}: the index this reader opened is gone (later "
-                                "builds replaced it, or it was deleted); open it again") from None
-    except ox.TransportError as exc:
-        raise IndexUnavailableError(f"{target.url}: OpenSearch could not answer ({exc.status_code} "
-                                    f"{exc.error}); check the cluster's health") from None
-
-
-# --------------------------------------------------------------------------
-# Mapping and analysis, generated from the library's own data
-# --------------------------------------------------------------------------
-
-def synonym_rules() -> list[str]:
-    """``clonus_index/data/synonyms.json`` as Solr-format equivalence rules."""
-    rules = []
-    for group in load("synonyms")["groups"]:
-        words = [re.sub(r"[,=>#\\]", " ", w).strip().lower() for w in group]
-        words = list(dict.fromkeys(w for w in words if w))
-        if len(words) > 1:
-            rules.append(", ".join(words))
-    return rules
-
-
-def index_body(shards: int = 1, replicas: Optional[int] = None) -> dict[str, Any]:
-    """Settings and mappings of a physical index.
-
-    The text fields are analysed as the Whoosh backend does (its tokens of
-    two letters or more, its English stop words, the Snowball English
-    stemmer); at search time the synonym groups expand the query as a
-    ``synonym_graph``. ``replicas=None`` means one replica where a second
-    node exists, none on a single node.
-    """
-    from whoosh.lang import stopwords_for_language
-
-    index: dict[str, Any] = {"number_of_shards": shards, "refresh_interval": "-1"}
-    if replicas is None:
-        index["auto_expand_replicas"] = "0-1"
-    else:
-        index["number_of_replicas"] = replicas
-    analysis = {
-        "filter": {
-            "clonus_length": {"type": "length", "min": 2},
-            "clonus_stop": {"type": "stop", "stopwords": sorted(stopwords_for_language("en"))},
-            "clonus_stem": {"type": "snowball", "language": "English"},
-            "clonus_synonyms": {"type": "synonym_graph", "synonyms": synonym_rules(),
-                                "lenient": True},
-        },
-        "analyzer": {
-            "clonus_english": {"type": "custom", "tokenizer": "standard",
-                               "filter": ["lowercase", "clonus_length", "clonus_stop",
-                                          "clonus_stem"]},
-            "clonus_english_query": {"type": "custom", "tokenizer": "standard",
-                                     "filter": ["lowercase", "clonus_synonyms", "clonus_length",
-                                                "clonus_stop", "clonus_stem"]},
-        },
-    }
-    text = {"type": "text", "analyzer": "clonus_english",
-            "search_analyzer": "clonus_english_query"}
-    properties: dict[str, Any] = {
-        "kind": {"type": "keyword"}, "id": {"type": "keyword"},
-        "article_id": {"type": "keyword"}, "article_order": {"type": "integer"},
-        "position": {"type": "integer"}, "section_key": {"type": "keyword"},
-        "record": {"type": "object", "enabled": False},
-    }
-    for name in TEXT_FIELDS:
-        properties[name] = dict(text, index_options="offsets") if name == "text" else text
-    return {"settings": {"index": index, "analysis": analysis},
-            "mappings": {"dynamic": "strict", "properties": properties}}
-
-
-# --------------------------------------------------------------------------
-# Writing: a new physical index, then one alias swap
-# --------------------------------------------------------------------------
-
-def _documents(corpus: Corpus, physical: str) -> Iterator[dict[str, Any]]:
-    order = {a.id: i for i, a in enumerate(corpus.articles)}
-    for article in corpus.articles:
-        yield {"_index": physical, "_id": f"article:{article.id}", "kind": "article",
-               "id": article.id, "article_order": order[article.id],
-               "record": article.to_dict(with_text=True)}
-    for p in corpus.passages:
-        yield {"_index": physical, "_id": f"passage:{p.id}", "kind": "passage", "id": p.id,
-               "article_id": p.article.id, "article_order": order[p.article.id],
-               "position": p.position, "section_key": section_keys(p).split(","),
-               "text": p.text, "section": p.section, "subsection": p.subsection or "",
-               "title": p.article.title, "record": p.to_dict()}
-
-
-def physical_prefix(name: str) -> str:
-    return f"{name}-gen-"
-
-
-def alias_targets(client, name: str) -> list[str]:
-    """The physical indexes behind alias ``name``; refuses a name used otherwise."""
-    if not client.indices.exists(index=name):
-        return []
-    if not client.indices.exists_alias(name=name):
-        raise ClonusIndexError(f"OpenSearch index {name!r} was not built by clonus_index; "
-                               "choose another index name (nothing was changed)")
-    targets = sorted(client.indices.get_alias(name=name))
-    if not all(t.startswith(physical_prefix(name)) for t in targets):
-        raise ClonusIndexError(f"OpenSearch alias {name!r} points at indexes clonus_index did "
-                               "not build; choose another index name (nothing was changed)")
-    return targets
-
-
-def write_index(corpus: Corpus, url: str, sources_digest: str = "", shards: int = 1,
-                replicas: Optional[int] = None,
-                storage_hook: Optional[Callable[[Any, str], None]] = None) -> str:
-    """Write ``corpus`` into a new physical index and swap alias NAME onto it; return its name.
-
-    Until the swap, readers of NAME see the previous index; if anything fails
-    the new physical index is deleted and NAME is left as it was.
-    ``storage_hook(client, physical)`` runs just before the swap (tests use it
-    to inject faults).
-    """
-    from opensearchpy import helpers
-    from opensearchpy import exceptions as ox
-
-    target = parse_url(url)
-    client = client_for(target)
-    name = target.name
-    physical = f"{physical_prefix(name)}{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    with reaching(target):
-        previous = alias_targets(client, name)
-        client.indices.create(index=physical, body=index_body(shards, replicas))
         try:
-            for ok, item in helpers.streaming_bulk(client, _documents(corpus, physical),
-                                                   chunk_size=BULK_CHUNK, raise_on_error=False,
-                                                   max_retries=3):
-                if not ok:
-                    raise IndexWriteError(f"{target.url}: OpenSearch refused a record "
-                                          f"({json.dumps(item)[:300]}); the previous index is "
-                                          "unchanged", "bulk")
-            client.indices.put_settings(index=physical, body={"index": {"refresh_interval": None}})
-            client.indices.refresh(index=physical)
-            counted = client.count(index=physical, body={"query": {"term": {"kind": "passage"}}})
-            if counted["count"] != len(corpus.passages):
-                raise IndexWriteError(f"{target.url}: {counted['count']} of "
-                                      f"{len(corpus.passages)} passages were stored; the "
-                                      "previous index is unchanged", "count")
-            client.indices.put_mapping(index=physical, body={"_meta": {
-                "schema_version": SCHEMA_VERSION, "library_version": __version__,
-                "code_hash": code_digest(), "sources_hash": sources_digest,
-                "articles": len(corpus.articles), "passages": len(corpus.passages),
-                "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}})
-            if storage_hook:
-                storage_hook(client, physical)
-            actions = [{"add": {"index": physical, "alias": name}}]
-            if previous:  # every old target, whoever swapped it in meanwhile
-                actions.insert(0, {"remove": {"index": f"{physical_prefix(name)}*",
-                                              "alias": name, "must_exist": False}})
-            client.indices.update_aliases(body={"actions": actions})
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                client.indices.delete(index=physical, ignore_unavailable=True)
-            if isinstance(exc, ox.TransportError) and not isinstance(exc, ox.ConnectionError):
-                raise IndexWriteError(f"{target.url}: OpenSearch refused the build "
-                                      f"({exc.status_code} {exc.error}); the previous index "
-                                      "is unchanged", str(exc.error)) from None
-            raise
-        _cleanup(client, name, keep={physical, *previous})
-    return physical
+            self[article_id]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return (a.id for a in self.values())
+
+    def values(self) -> Iterator[Article]:  # type: ignore[override]
+        return (Article.from_dict(s["record"]) for s in self._backend.scan("article"))
+
+    def __len__(self) -> int:
+        return int(self._backend.meta.get("articles", 0))
 
 
-def _cleanup(client, name: str, keep: set[str]) -> None:
-    """Delete this alias's physical indexes older than the ones kept.
+class OpenSearchBackend:
+    """One physical OpenSearch index, the one alias NAME named when it was opened.
 
-    The previous index stays one build longer, for a reader that opened it
-    just before the swap; an index newer than the kept ones may be another
-    build still running, so it is left alone too.
+    It keeps to that index, as a Whoosh reader keeps to its generation: a
+    rebuild meanwhile does not mix two builds in one reader's answers.
     """
-    with contextlib.suppress(Exception):
-        found = client.indices.get_settings(index=f"{physical_prefix(name)}*",
-                                            name="index.creation_date")
-        created = {i: int(s["settings"]["index"]["creation_date"]) for i, s in found.items()}
-        oldest_kept = min((created[i] for i in keep if i in created), default=0)
-        stale = [i for i, c in created.items() if i not in keep and c < oldest_kept]
-        if stale:
-            client.indices.delete(index=",".join(stale), ignore_unavailable=True)
+
+    def __init__(self, target: OpenSearchTarget, physical: Optional[str] = None):
+        self.target = target
+        self.location = target.url
+        self.folder = None  # no passage vectors: the semantic stage works on folders only
+        self.client = client_for(target)
+        self.physical = physical or self.newest()
+        if self.physical is None:
+            raise IndexNotFoundError(f"{target.url}: no index here; build one with: "
+                                     f"clonus-index build SOURCES... --index {target.url}")
+        self.meta = self._load_meta()
+        self.articles = _Articles(self)
+        schema = make_schema()
+        self._stem, self._surface = schema["text"].analyzer, schema["words"].analyzer
+        self._df: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+        self._section_keys: Optional[frozenset[str]] = None
+        self.stats = Statistics(int(self.meta.get("passages", 0)),
+                                dict(self.meta.get("field_docs", {})), self._doc_frequency)
+
+    @classmethod
+    def open(cls, url: str) -> "OpenSearchBackend":
+        return cls(parse_url(url))
+
+    def _load_meta(self) -> dict:
+        with reaching(self.target):
+            mapping = self.client.indices.get_mapping(index=self.physical)
+            meta = dict(mapping[self.physical]["mappings"].get("_meta", {}))
+            version = meta.get("schema_version")
+            if version != SCHEMA_VERSION:
+                raise IndexVersionError(
+                    f"{self.target.url}: index has schema version {version}, this clonus_index "
+                    f"reads version {SCHEMA_VERSION}; rebuild it with: clonus-index build "
+                    f"SOURCES... --index {self.target.url}")
+            found = self.client.mget(index=self.physical, body={"ids": ["meta"]})["docs"][0]
+        if not found.get("found"):
+            raise IndexDamagedError(f"{self.target.url}: the index has no meta record; rebuild "
+                                    f"it with: clonus-index build SOURCES... --index "
+                                    f"{self.target.url}")
+        meta.update(found["_source"]["record"])
+        return meta
+
+    # -- builds ------------------------------------------------------------------
+
+    @property
+    def generation(self) -> str:
+        return self.physical
+
+    def newest(self) -> Optional[str]:
+        with reaching(self.target):
+            physical = alias_targets(self.client, self.target.name)
+        return physical[-1] if physical else None
+
+    def reopen(self) -> "OpenSearchBackend":
+        return OpenSearchBackend(self.target)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __len__(self) -> int:
+        return int(self.meta.get("passages", 0))
+
+    # -- what the index holds ----------------------------------------------------
+
+    def scan(self, kind: str) -> Iterator[dict[str, Any]]:
+        """Every record of one kind in reading order, a page at a time (search_after)."""
+        sort = [{"article_order": "asc"}, {"position": {"order": "asc", "missing": "_first"}}]
+        after = None
+        while True:
+            body: dict[str, Any] = {"size": PAGE, "query": {"term": {"kind": kind}},
+                                    "sort": sort, "_source": ["record"]}
+            if after:
+                body["search_after"] = after
+            with reaching(self.target):
+                hits = self.client.search(index=self.physical, body=body)["hits"]["hits"]
+            for hit in hits:
+                yield hit["_source"]
+            if len(hits) < PAGE:
+                return
+            after = hits[-1]["sort"]
+
+    def section_keys(self) -> frozenset[str]:
+        if self._section_keys is None:
+            with reaching(self.target):
+                found = self.client.search(index=self.physical, body={
+                    "size": 0, "query": {"term": {"kind": "passage"}},
+                    "aggs": {"keys": {"terms": {"field": "section_key", "size": 10_000}}}})
+            self._section_keys = frozenset(
+                b["key"] for b in found["aggregations"]["keys"]["buckets"])
+        return self._section_keys
+
+    def restrict(self, field: str, value: str, allow: Optional[list]) -> list:
+        return [*(allow or []), {"term": {field: value}}]
+
+    def passages(self) -> Iterator[Passage]:
+        return (self.passage(s["record"]) for s in self.scan("passage"))
+
+    def find(self, passage_id: str) -> Optional[dict[str, Any]]:
+        with reaching(self.target):
+            found = self.client.mget(index=self.physical, body={"ids": [f"passage:{passage_id}"]})
+        doc = found["docs"][0]
+        return doc["_source"]["record"] if doc.get("found") else None
+
+    def passage_id(self, key: dict[str, Any]) -> str:
+        return key["id"]
+
+    def passage(self, key: dict[str, Any]) -> Passage:
+        return passage_from_record(key, self.articles[key["article_id"]])
+
+    # -- the Lexicon planning asks -----------------------------------------------
+
+    def lexicon(self, query: str) -> "OpenSearchBackend":
+        """Itself, with the statistics of every word and form ``query`` may plan fetched at once."""
+        if uses_syntax(query):
+            return self  # query language is parsed, not planned; a fallback asks as it goes
+        pairs = set()
+        for c in concepts(query, self.meta.get("abbreviations", {}), _synonyms()):
+            for word in (c.word, *c.alternatives):
+                pairs.add(("vocab", word))
+            for form in c.all_forms:
+                pairs.update((f, s) for s in self.analyse(form) for f in TEXT_FIELDS)
+        self._fetch(pairs)
+        return self
+
+    def _doc_frequency(self, field: str, term: str) -> int:
+        if (field, term) not in self._df:
+            self._fetch({(field, term)})
+        return self._df.get((field, term), 0)
+
+    def _fetch(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Document counts of (field, term) pairs not yet known, in one request."""
+        missing = sorted(p for p in pairs if p not in self._df)
+        if not missing:
+            return
+        filters = {str(i): {"term": {f: t}} for i, (f, t) in enumerate(missing)}
+        with reaching(self.target):
+            found = self.client.search(index=self.physical, body={
+                "size": 0, "query": {"term": {"kind": "passage"}},
+                "aggs": {"df": {"filters": {"filters": filters}}}})
+        buckets = found["aggregations"]["df"]["buckets"]
+        with self._lock:
+            if len(self._df) > MAX_CACHED_TERMS:
+                self._df.clear()
+            for i, pair in enumerate(missing):
+                self._df[pair] = int(buckets[str(i)]["doc_count"])
+
+    def analyse(self, text: str) -> list[str]:
+        return [t.text for t in self._stem(text, mode="query")]
+
+    def has_word(self, word: str) -> bool:
+        return self._doc_frequency("vocab", word) > 0
+
+    def has_stem(self, stem: str) -> bool:
+        return self._doc_frequency("text", stem) > 0
+
+    def derived_words(self, word: str, max_extra: int) -> tuple[str, ...]:
+        pattern = "".join(c if c.isalnum() else f"\\{c}" for c in word) + f".{{1,{max_extra}}}"
+        with reaching(self.target):
+            found = self.client.search(index=self.physical, body={
+                "size": 0, "query": {"prefix": {"vocab": word}},
+                "aggs": {"words": {"terms": {"field": "vocab", "include": pattern,
+                                             "size": MAX_DERIVED_LOOKUPS,
+                                             "order": {"_key": "asc"}}}}})
+        return tuple(b["key"] for b in found["aggregations"]["words"]["buckets"])
+
+    def suggest(self, word: str, maxdist: int) -> Optional[str]:
+        """The most frequent index word within ``maxdist`` edits, first letter kept (as Whoosh's)."""
+        with reaching(self.target):
+            found = self.client.search(index=self.physical, body={"size": 0, "suggest": {
+                "s": {"text": word, "term": {
+                    "field": "vocab", "suggest_mode": "always", "max_edits": min(maxdist, 2),
+                    "prefix_length": 1, "min_word_length": 1, "size": 50,
+                    "string_distance": "levenshtein", "sort": "frequency"}}}})
+        options = [o for entry in found["suggest"]["s"] for o in entry["options"]
+                   if o["text"] != word and _edits(word, o["text"], maxdist) <= maxdist]
+        options.sort(key=lambda o: (-o["freq"], o["text"]))
+        return options[0]["text"] if options else None
+
+    def idf(self, stem: str) -> float:
+        return math.log(len(self) / (self._doc_frequency("text", stem) + 1)) + 1
+
+    # -- compiling and running ------------------------------------------------------
+
+    def compile(self, plan: Plan) -> Optional[dict[str, Any]]:
+        return compile_plan(plan, self.stats)
+
+    def add(self, sources, progress=None):
+        from .opensearch_update import add_sources
+        return _update(add_sources(self.location, sources, progress=progress))
+
+    def remove(self, article_ids):
+        from .opensearch_update import remove_articles
+        return _update(remove_articles(self.location, article_ids))
+
+    def searchable(self, q: Optional[dict[str, Any]]) -> bool:
+        return q is not None and q != MATCH_NONE
+
+    def describe(self, q: Optional[dict[str, Any]]) -> str:
+        return json.dumps(q, separators=(",", ":"))
+
+    def candidates(self, q: Optional[dict[str, Any]], plan: Plan, allow: Optional[list],
+                   wanted: int, deadline: float) -> list[Candidate]:
+        """The ``wanted`` best matches of ``q`` within the filters, in reading order.
+
+        Term statistics are global across shards (``dfs_query_then_fetch``),
+        so the shard count does not change the ranking; equal scores go to
+        reading order, as Whoosh's top N does.
+        """
+        if q is None or q == MATCH_NONE:
+            return []
+        left = max(deadline - time.monotonic(), 0.05)
+        body = {"size": wanted, "track_total_hits": False, "track_scores": True,
+                "timeout": f"{int(left * 1000)}ms",
+                "query": {"bool": {"must": [q], "filter": [{"term": {"kind": "passage"}},
+                                                           *(allow or [])]}},
+                "sort": ["_score", {"article_order": "asc"}, {"position": "asc"}],
+                "_source": ["record", "signals"]}
+        with reaching(self.target):
+            found = self.client.search(index=self.physical, body=body,
+                                       search_type="dfs_query_then_fetch")
+        hits = sorted(found["hits"]["hits"], key=lambda h: h["sort"][1:])
+        named = None
+        if plan.syntax is not None:
+            named = query_terms(parse_syntax(plan.syntax))
+        out = []
+        for hit in hits:
+            signals = Signals.from_dict(hit["_source"]["signals"])
+            record = hit["_source"]["record"]
+            matched = None
+            if plan.syntax is not None or plan.fuzzy is not None:
+                matched = _matched(named or set(), hit.get("matched_queries", []), signals,
+                                   record, self._surface)
+            out.append(Candidate(record, float(hit["_score"] or 0.0), signals, matched))
+        return out
+
+    def highlights(self, text: str, stems: set[str]) -> str:
+        return highlight_stems(text, stems, self._stem)
+
+
+def _matched(terms: set[tuple[str, str]], names: list[str], signals: Signals,
+             record: dict[str, Any], surface) -> set[tuple[str, str]]:
+    """The (field, term) pairs a query-language or fuzzy query matched in one passage.
+
+    Named terms are checked against the passage's stored stems, as the Whoosh
+    backend does; a pattern (wildcard, prefix, fuzzy, range) that the engine
+    says matched (its named query) is resolved against them too.
+    """
+    stems = signals.stems
+    found = {(f, t) for f, t in terms if t in stems.get(f, ())}
+    words = None
+    for name in names:
+        kind, _, rest = name.partition(":")
+        if kind == "fuzzy" and ":" not in rest:  # the last-resort plan, on surface words
+            if words is None:
+                words = {t.text for t in surface(record["text"])}
+            found.update(("words", w) for w in words
+                         if w[:1] == rest[:1] and _edits(rest, w, 2) <= (1 if len(rest) < 7 else 2))
+            continue
+        field, _, text = rest.partition(":")
+        for stem in stems.get(field, ()):
+            if (kind == "prefix" and stem.startswith(text)
+                    or kind == "wildcard" and fnmatch.fnmatchcase(stem, text)
+                    or kind == "fuzzy" and _edits(text, stem, 2) <= 2):
+                found.add((field, stem))
+    return found
+
+
+def _update(changed: dict[str, Any]):
+    """What an OpenSearch update changed, as the ``Update`` every backend returns."""
+    from .updating import Update
+    return Update(**{k: tuple(v) if isinstance(v, list) else v for k, v in changed.items()})
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> dict[str, tuple[str, ...]]:
+    return synonym_table()
 
 
 def build_index(sources: Iterable[str | Path] | str | Path, url: str, progress=None,
-                with_bundled: bool = False, shards: int = 1,
-                replicas: Optional[int] = None) -> "OpenSearchIndex":
-    """Ingest ``sources`` and build the OpenSearch index ``url``; return it opened.
+                with_bundled: bool = False, shards: int = 1, replicas: Optional[int] = None):
+    """Ingest ``sources`` and build the OpenSearch index ``url``; return it opened (an ``Index``).
 
     As ``clonus_index.build_index``: ``with_bundled`` indexes the bundled
     clonus article too, after ``sources``.
@@ -356,7 +380,7 @@ def build_index(sources: Iterable[str | Path] | str | Path, url: str, progress=N
     return open_index(url)
 
 
-def open_index(url: str) -> "OpenSearchIndex":
-    """Open the index behind alias NAME of ``opensearch://host:port/NAME``."""
-    from .opensearch_index import OpenSearchIndex
-    return OpenSearchIndex(parse_url(url))
+def open_index(url: str):
+    """Open the index behind alias NAME of ``opensearch://host:port/NAME`` (an ``Index``)."""
+    from .searching import Index
+    return Index(OpenSearchBackend.open(url))

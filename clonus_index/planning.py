@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Optional, Protocol
+from typing import Iterator, Optional, Protocol
 
 from .query import Concept, concepts, inflection_key, is_english_word, uses_syntax
 from .resources import load
 from .sections import asks_definition, intent_kinds
 
-__all__ = ["Lexicon", "Form", "PlannedConcept", "Plan", "make_plan", "fuzzy_words",
+__all__ = ["Lexicon", "Form", "PlannedConcept", "Plan", "make_plan", "fuzzy_words", "searched_forms",
            "MAX_DERIVED_SUFFIX", "MAX_CORRECTED_LENGTH", "MAX_CORRECTIONS", "MAX_CONCEPT_COUNT",
            "ALTERNATIVE_WEIGHT", "PROXIMITY_BOOST", "PROXIMITY_SLOP", "MIN_LENGTH_FOR_THREE_EDITS",
            "spelling_distance"]
@@ -128,6 +128,20 @@ def make_plan(query: str, lexicon: Lexicon, abbreviations: dict[str, str],
     return Plan(query, planned, proximity if len(proximity) > 1 else (),
                 frozenset(intent_kinds(corrected or query)), asks_definition(corrected or query),
                 corrected, section=section, article=article)
+
+
+def searched_forms(plan: Plan, boosts: dict[str, float],
+                   max_terms: int) -> Iterator[list[list[tuple[str, tuple[str, ...], float]]]]:
+    """What each backend searches for a plain plan: per concept, per form, its
+    ``(field, stems, boost)`` in each field of ``boosts`` (the field's boost times the
+    form's weight). Concepts stop once ``max_terms`` terms would be searched in all."""
+    budget = max_terms
+    for c in plan.concepts:
+        budget -= len(boosts) * sum(len(form.stems) for form in c.forms)
+        if budget < 0:
+            return
+        yield [[(field, form.stems, round(boost * form.weight, 3)) for field, boost in boosts.items()]
+               for form in c.forms]
 
 
 def fuzzy_words(plan: Plan) -> Plan:

@@ -1,9 +1,10 @@
 """Search: ranked, highlighted, cited passages from an index.
 
 The last stage before output, and the API around it. A query is planned
-(``planning``), run by the index's backend (``whoosh_backend``), and its
+(``planning``), run by the index's backend (``whoosh_backend`` or
+``opensearch_backend``, through the ``backend.Backend`` protocol), and its
 candidates re-ranked (``ranking``); this module wires them together and
-turns what comes back into ``Hit`` records.
+turns what comes back into ``Hit`` records, whatever the engine.
 """
 
 from __future__ import annotations
@@ -14,19 +15,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from .backend import Backend
 from .errors import IndexStateError, QueryError
 from .bundled import bundled_index
 from .fusion import (GenerationVectors, fused_page, lexical_confidence, require_extra,
                      semantic_rank)
 from .index import StoredIndex, has_vectors, read_index
-from . import opensearch_backend, semantic as semantic_stage
-from .index_folder import current_generation
+from . import opensearch_connection, semantic as semantic_stage
 from .models import Article, Hit, Passage
 from .planning import Plan, fuzzy_words, make_plan
 from .query import MAX_RESULTS, synonym_table, validate
 from .ranking import Candidate, explanation, matched_terms, rerank, with_topics
 from .search_pool import MAX_WORKERS, SearchPool
-from .updating import BUNDLED_MESSAGE, Update, add_sources, build_sources, remove_articles
+from .updating import BUNDLED_MESSAGE, Update, build_sources
 from .whoosh_backend import (MAX_BOOST, MAX_EXPANDED_POSTINGS, MAX_EXPANSIONS, MAX_FUZZY_DISTANCE,
                              MAX_QUERY_TERMS, MAX_TERMS, WhooshBackend)
 
@@ -87,21 +88,25 @@ class Index:
 
     Get one with :func:`open_index` or :func:`build_index`. One ``Index``
     serves any number of threads at once (each thread searches with its own
-    searcher); :meth:`refresh` switches to a newer build. With ``workers=N``
-    its searches run in N worker processes (see ``search_pool``), so that
-    threads searching at once use several cores.
+    searcher); :meth:`refresh` switches to a newer build. The same class
+    serves a Whoosh folder and an OpenSearch index: only its backend differs.
+    With ``workers=N`` a Whoosh index's searches run in N worker processes
+    (see ``search_pool``), so that threads searching at once use several cores.
     """
 
-    def __init__(self, stored: StoredIndex, bundled: bool = False, workers: int = 0):
+    def __init__(self, backend: Backend | StoredIndex, bundled: bool = False, workers: int = 0):
         self._bundled = bundled  # the bundled article's index: rebuilt, never updated
         self._closed = False
         self._refresh_lock = threading.Lock()
-        self._retired: list[WhooshBackend] = []
-        self._backend = WhooshBackend(stored)
+        self._retired: list[Backend] = []
+        if isinstance(backend, StoredIndex):
+            backend = WhooshBackend(backend)
+        self._backend: Backend = backend
         self._pool: Optional[SearchPool] = None
-        if workers:
+        if workers and isinstance(backend, WhooshBackend):
             try:
-                self._pool = SearchPool(stored.path, workers, stored.generation.name)
+                self._pool = SearchPool(backend.stored.path, workers,
+                                        backend.stored.generation.name)
             except BaseException:
                 self._backend.close()
                 raise
@@ -109,27 +114,33 @@ class Index:
 
     @property
     def _stored(self) -> StoredIndex:
-        return self._backend.stored
+        """The opened Whoosh generation (Whoosh indexes only)."""
+        return self._backend.stored  # type: ignore[attr-defined]
 
     # -- introspection -------------------------------------------------------
 
     @property
-    def path(self) -> Path:
-        """The index folder."""
-        return self._stored.path
+    def path(self) -> Path | str:
+        """The index folder, or the ``opensearch://`` URL."""
+        return self._backend.location
+
+    @property
+    def generation(self) -> str:
+        """The build served: a generation folder's name, or an OpenSearch physical index."""
+        return self._backend.generation
 
     @property
     def meta(self) -> dict:
         """Build metadata: schema version, sources hash, counts, build time."""
-        return dict(self._stored.meta)
+        return dict(self._backend.meta)
 
     def __len__(self) -> int:
         return len(self._backend)
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else f"{self._stored.meta.get('passages')} passages"
-        return (f"<Index {str(self.path)!r} {self._stored.generation.name} "
-                f"{len(self._stored.articles)} article(s), {state}>")
+        state = "closed" if self._closed else f"{self._backend.meta.get('passages')} passages"
+        return (f"<Index {str(self.path)!r} {self._backend.generation} "
+                f"{len(self._backend.articles)} article(s), {state}>")
 
     def __enter__(self) -> "Index":
         return self
@@ -160,13 +171,13 @@ class Index:
         finish on the generation they started on.
         """
         self._check_open()
-        if current_generation(self.path) in (None, self._stored.generation.name):
+        if self._backend.newest() in (None, self._backend.generation):
             return False
-        stored = read_index(self.path)
+        backend = self._backend.reopen()
         with self._refresh_lock:
             self._check_open()
             self._retired.append(self._backend)  # closed with the index: a search may use it
-            self._backend = WhooshBackend(stored)
+            self._backend = backend
         return True
 
     # -- updates -----------------------------------------------------------------
@@ -182,7 +193,7 @@ class Index:
         source cannot be read, and then nothing is changed.
         """
         self._check_writable()
-        update = add_sources(self.path, sources, progress=progress)
+        update = self._backend.add(sources, progress=progress)
         self.refresh()
         return update
 
@@ -192,7 +203,7 @@ class Index:
         Raises ``KeyError`` naming an unknown id, and then nothing is changed.
         """
         self._check_writable()
-        update = remove_articles(self.path, article_ids)
+        update = self._backend.remove(article_ids)
         self.refresh()
         return update
 
@@ -202,11 +213,11 @@ class Index:
             raise IndexStateError(BUNDLED_MESSAGE)
 
     def articles(self) -> list[Article]:
-        return list(self._stored.articles.values())
+        return list(self._backend.articles.values())
 
     def sections(self) -> list[str]:
         """Section names in reading order."""
-        return list(self._stored.meta["sections"])
+        return list(self._backend.meta["sections"])
 
     def passages(self) -> list[Passage]:
         """Every passage, articles in source order, passages in reading order."""
@@ -223,10 +234,10 @@ class Index:
 
     def info(self) -> dict[str, Any]:
         """What the index holds and where it lives (the ``info`` command's data)."""
-        meta = self._stored.meta
+        meta = self._backend.meta
         counts = meta["article_passages"]
         return {
-            "path": str(self.path), "generation": self._stored.generation.name,
+            "path": str(self.path), "generation": self._backend.generation,
             "schema_version": meta.get("schema_version"),
             "library_version": meta.get("library_version"), "built": meta.get("built"),
             "sources_hash": meta.get("sources_hash"), "passages": len(self),
@@ -240,14 +251,16 @@ class Index:
 
     def _semantic_info(self) -> Optional[dict[str, Any]]:
         """The stored passage vectors (model, count) and whether searches use them; None without."""
-        summary = semantic_stage.vectors_summary(self._stored.generation)
+        if self._backend.folder is None:
+            return None
+        summary = semantic_stage.vectors_summary(self._backend.folder)
         if summary is not None:
             summary["available"] = semantic_stage.is_available()
         return summary
 
     def abbreviations(self) -> dict[str, str]:
         """Abbreviations found in the articles ("ms" -> "multiple sclerosis")."""
-        return dict(self._stored.meta["abbreviations"])
+        return dict(self._backend.meta["abbreviations"])
 
     # -- search ----------------------------------------------------------------
 
@@ -274,16 +287,17 @@ class Index:
         self._check_open()
         backend = self._backend  # one generation for the whole search, even if refreshed
         if self._pool is not None:
-            return self._pool.search(backend.stored.generation.name, query, dict(
+            return self._pool.search(backend.generation, query, dict(
                 limit=limit, section=section, explain=explain, offset=offset, article=article,
                 semantic=semantic))
-        store = self._vectors.for_search(backend.stored.generation, semantic, self.path)
+        store = self._vector_store(backend, semantic)
         allow = self._allowed(backend, section, article)
-        abbreviations, synonyms = self._stored.meta["abbreviations"], _synonyms()
-        plan = make_plan(query, backend, abbreviations, synonyms, section, article)
+        abbreviations, synonyms = backend.meta["abbreviations"], _synonyms()
+        lexicon = backend.lexicon(query)
+        plan = make_plan(query, lexicon, abbreviations, synonyms, section, article)
         q = backend.compile(plan)
         if q is None:  # query syntax that yields nothing: search its words
-            plan = make_plan(query, backend, abbreviations, synonyms, section, article,
+            plan = make_plan(query, lexicon, abbreviations, synonyms, section, article,
                              syntax=False)
             q = backend.compile(plan)
         wanted = max(CANDIDATES, offset + limit)
@@ -315,25 +329,32 @@ class Index:
         return Results(hits, query, plan.corrected, parsed, section, article, offset,
                        semantic=store is not None)
 
-    def _allowed(self, backend: WhooshBackend, section: Optional[str],
-                 article: Optional[str]) -> Optional[set[int]]:
-        """The document numbers the filters let through; None when there is no filter."""
-        allow: Optional[set[int]] = None
+    def _vector_store(self, backend: Backend, semantic: Optional[bool]):
+        """The passage vectors this search fuses with, or None (no vectors, or not asked)."""
+        if backend.folder is None:  # an engine that keeps no vectors
+            if semantic:
+                raise QueryError(f"{self.path}: the semantic stage works on index folders "
+                                 "only; search without --semantic")
+            return None
+        return self._vectors.for_search(backend.folder, semantic, self.path)
+
+    def _allowed(self, backend: Backend, section: Optional[str], article: Optional[str]):
+        """What the filters let through, in the backend's terms; None when there is no filter."""
+        allow = None
         if section is not None:
             key = section.strip().lower() if isinstance(section, str) else None
             if key not in backend.section_keys():
                 raise QueryError(f"unknown section {section!r}; choose one of: "
                                  + ", ".join(self.sections()))
-            allow = backend.allowed("section_key", key)
+            allow = backend.restrict("section_key", key, allow)
         if article is not None:
-            if not isinstance(article, str) or article not in self._stored.articles:
+            if not isinstance(article, str) or article not in backend.articles:
                 raise QueryError(f"unknown article {article!r}; list article ids with: "
                                  "clonus-index info")
-            ids = backend.allowed("article_id", article)
-            allow = ids if allow is None else allow & ids
+            allow = backend.restrict("article_id", article, allow)
         return allow
 
-    def _hit(self, backend: WhooshBackend, rank: int, score: float, candidate: Candidate,
+    def _hit(self, backend: Backend, rank: int, score: float, candidate: Candidate,
              plan: Plan, parsed: str, explain: bool) -> Hit:
         passage = backend.passage(candidate.key)
         matched = sorted(matched_terms(candidate, plan))
@@ -370,8 +391,9 @@ def open_index(path: Optional[str | Path] = None, workers: int = 0) -> Index:
     """
     if path is None:
         return Index(bundled_index(), bundled=True, workers=workers)
-    if opensearch_backend.is_opensearch_url(path):
-        return opensearch_backend.open_index(path)
+    if opensearch_connection.is_opensearch_url(path):
+        from .opensearch_backend import OpenSearchBackend
+        return Index(OpenSearchBackend.open(path))
     return Index(read_index(path), workers=workers)
 
 
@@ -393,12 +415,12 @@ def build_index(sources: Iterable[str | Path] | str | Path, path: str | Path,
     URL: the build then writes a new OpenSearch index and swaps the alias
     NAME to it in one call (without vectors).
     """
-    if opensearch_backend.is_opensearch_url(path):
+    if opensearch_connection.is_opensearch_url(path):
         if semantic:
             raise QueryError(f"{path}: the semantic stage works on index folders only; "
                              "build into a folder with --index PATH, or leave out --semantic")
-        return opensearch_backend.build_index(sources, path, progress=progress,
-                                              with_bundled=with_bundled)
+        from .opensearch_backend import build_index as build_opensearch
+        return build_opensearch(sources, path, progress=progress, with_bundled=with_bundled)
     if semantic or (semantic is None and has_vectors(path)):
         require_extra(path, inherited=semantic is None)  # before the articles are read
     build_sources(path, sources, progress=progress, with_bundled=with_bundled, semantic=semantic)

@@ -24,7 +24,8 @@ from whoosh.fields import Schema
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.scoring import BM25F
 
-from .index import FIELD_BOOSTS, StoredIndex, passage_from_stored
+from .index import FIELD_BOOSTS, StoredIndex, passage_from_stored, read_index
+from .index_folder import current_generation
 from .models import Passage
 from .planning import MAX_CORRECTIONS, PROXIMITY_BOOST, PROXIMITY_SLOP, Plan
 from .ranking import Candidate, Signals
@@ -32,7 +33,7 @@ from .whoosh_postings import Clause, Postings, top_documents
 from .whoosh_queries import (MAX_BOOST, BestForm, Candidates, Mark, clamped_boost, clause_query,
                              lift_nots)
 
-__all__ = ["WhooshBackend", "PUBLIC_FIELDS", "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE",
+__all__ = ["WhooshBackend", "highlight_stems", "parse_query_language", "PUBLIC_FIELDS", "MAX_EXPANSIONS", "MAX_FUZZY_DISTANCE",
            "MAX_QUERY_TERMS", "MAX_TERMS", "MAX_EXPANDED_POSTINGS", "MAX_BOOST"]
 
 #: Fields a query may name, and the ones plain questions search.
@@ -70,6 +71,10 @@ class WhooshBackend:
 
     def __init__(self, stored: StoredIndex):
         self.stored = stored
+        self.location = stored.path
+        self.meta = stored.meta
+        self.articles = stored.articles
+        self.folder = stored.generation
         self._schema = stored.ix.schema
         self._analyzer = self._schema["text"].analyzer
         self._local = threading.local()
@@ -91,6 +96,16 @@ class WhooshBackend:
             self._local.searcher = found
         return found
 
+    @property
+    def generation(self) -> str:
+        return self.stored.generation.name
+
+    def newest(self) -> Optional[str]:
+        return current_generation(self.location)
+
+    def reopen(self) -> "WhooshBackend":
+        return WhooshBackend(read_index(self.location))
+
     def close(self) -> None:
         with self._searchers_lock:
             for s in self._searchers:
@@ -99,6 +114,9 @@ class WhooshBackend:
         self.stored.close()
 
     # -- the Lexicon planning asks -----------------------------------------------
+
+    def lexicon(self, query: str) -> "WhooshBackend":
+        return self  # terms are looked up in the local index as planning asks
 
     def analyse(self, text: str) -> list[str]:
         return [t.text for t in self._analyzer(text, mode="query")]
@@ -161,6 +179,10 @@ class WhooshBackend:
         """The document numbers whose ``field`` holds ``value`` (a filter)."""
         return set(self.searcher().reader().postings(field, value).all_ids())
 
+    def restrict(self, field: str, value: str, allow: Optional[set[int]]) -> set[int]:
+        ids = self.allowed(field, value)
+        return ids if allow is None else allow & ids
+
     # -- compiling a plan -----------------------------------------------------------
 
     def compile(self, plan: Plan):
@@ -186,20 +208,8 @@ class WhooshBackend:
 
     def _parse_syntax(self, query: str):
         """Parse query-language input over the public fields; None if it yields nothing."""
-        schema = Schema(**{name: self._schema[name] for name in PUBLIC_FIELDS})
-        parser = MultifieldParser(list(PUBLIC_FIELDS), schema, fieldboosts=FIELD_BOOSTS,
-                                  group=OrGroup)
-        parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped below
-        # "**" is one "*" to a reader; Whoosh's parser splits "**nus" and "c**s" apart.
-        query = _STARS.sub("*", query)
-        # Parsing costs time in proportion to the text: only the words that
-        # can be kept (see ``_bounded``) are parsed.
-        words = query.split()
-        if len(words) > MAX_QUERY_TERMS:
-            query = " ".join(words[:MAX_QUERY_TERMS])
-        try:
-            parsed = parser.parse(query)
-        except Exception:  # malformed syntax: search its words instead
+        parsed = parse_query_language(query, self._schema)
+        if parsed is None:  # malformed syntax: search its words instead
             return None
         parsed = lift_nots(self._bounded(parsed, _Budget())).normalize()
         if parsed is wq.NullQuery or not list(parsed.iter_all_terms()):
@@ -244,6 +254,14 @@ class WhooshBackend:
             return wq.Or([wq.Term(q.fieldname, t, boost=q.boost) for t in terms])
         budget.terms -= max(1, len(getattr(q, "words", ())))
         return q
+
+    def add(self, sources, progress=None):
+        from .updating import add_sources
+        return add_sources(self.location, sources, progress=progress)
+
+    def remove(self, article_ids):
+        from .updating import remove_articles
+        return remove_articles(self.location, article_ids)
 
     # -- running ---------------------------------------------------------------------
 
@@ -333,6 +351,35 @@ class WhooshBackend:
                 self._stems.clear()
             self._stems[word] = found
         return found
+
+
+def highlight_stems(text: str, stems: set[str], analyzer) -> str:
+    """``text`` with the words ``analyzer`` stems to one of ``stems`` marked ``**so**``;
+    "" when ``stems`` is empty (the OpenSearch backend highlights with this)."""
+    if not stems:
+        return ""
+    return highlight.highlight(text, frozenset(stems), analyzer,
+                               highlight.WholeFragmenter(charlimit=None), Mark(), top=1)
+
+
+def parse_query_language(query: str, schema: Schema):
+    """Query-language input parsed over the public fields as the Whoosh backend parses it;
+    None when it is malformed. Expansions are left for the caller to bound."""
+    parser = MultifieldParser(list(PUBLIC_FIELDS),
+                              Schema(**{name: schema[name] for name in PUBLIC_FIELDS}),
+                              fieldboosts=FIELD_BOOSTS, group=OrGroup)
+    parser.add_plugin(FuzzyTermPlugin())  # "clonsu~2"; the distance is clamped later
+    # "**" is one "*" to a reader; Whoosh's parser splits "**nus" and "c**s" apart.
+    query = _STARS.sub("*", query)
+    # Parsing costs time in proportion to the text: only the words that can
+    # be kept (see ``WhooshBackend._bounded``) are parsed.
+    words = query.split()
+    if len(words) > MAX_QUERY_TERMS:
+        query = " ".join(words[:MAX_QUERY_TERMS])
+    try:
+        return parser.parse(query)
+    except Exception:  # malformed syntax: search its words instead
+        return None
 
 
 def _matching_postings(stored: StoredIndex) -> Optional[Postings]:

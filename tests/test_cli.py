@@ -371,8 +371,6 @@ def test_add_and_remove_errors(runner, tmp_path, seed_path):
         assert bundled.exit_code == 2 and bundled.stderr.count("\n") == 1
         assert "make your own with: clonus-index build SOURCES... --with-bundled --index PATH" \
             in bundled.stderr
-        remote = runner.invoke(cli, [*command, "--index", "opensearch://127.0.0.1:9200/articles"])
-        assert remote.exit_code == 2 and "does not support OpenSearch indexes yet" in remote.stderr
     missing = runner.invoke(cli, ["add", str(seed_path), "--index", str(tmp_path / "none")])
     assert missing.exit_code == 1 and "build one with: clonus-index build" in missing.stderr
 

@@ -1,4 +1,4 @@
-"""OpenSearch storage against a real node: URLs, mappings, atomic builds, reading, first search."""
+"""OpenSearch storage against a real node: URLs, mappings, atomic builds, reading, search."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from clonus_index import (ClonusIndexError, IndexDamagedError, IndexNotFoundError,
                           IndexWriteError, QueryError)
 from clonus_index import IndexUnavailableError
+from clonus_index.index import make_schema
 from clonus_index.opensearch_backend import (OpenSearchTarget, build_index, index_body,
                                              is_opensearch_url, open_index, parse_url,
-                                             synonym_rules, write_index)
-from clonus_index.resources import load
+                                             write_index)
 
 from conftest import SEED
 
@@ -74,18 +74,21 @@ def test_tls_is_on_away_from_loopback_and_credentials_come_from_the_environment(
         parse_url("opensearch://h/x").connection({"CLONUS_OPENSEARCH_TLS": "maybe"})
 
 
-def test_mapping_comes_from_the_library_data():
-    body = index_body(shards=2, replicas=1)
-    assert body["settings"]["index"]["number_of_shards"] == 2
-    assert body["settings"]["index"]["number_of_replicas"] == 1
+def test_mapping_scores_each_field_as_whoosh_does():
+    body = index_body(shards=2, replicas=1, field_docs={"text": 28, "subsection": 7,
+                                                        "section": 28, "title": 28}, passages=28)
+    index = body["settings"]["index"]
+    assert index["number_of_shards"] == 2 and index["number_of_replicas"] == 1
     assert "auto_expand_replicas" in index_body()["settings"]["index"]
-    rules = body["settings"]["analysis"]["filter"]["clonus_synonyms"]["synonyms"]
-    assert rules == synonym_rules()
-    assert len(rules) == len([g for g in load("synonyms")["groups"] if len(set(g)) > 1])
-    assert "botox, botulinum toxin" in rules
+    # A field every passage holds keeps Whoosh's k1 and b; one held by a quarter
+    # of them gets the parameters that put Whoosh's average length back.
+    assert index["similarity"]["clonus_text"] == {"type": "BM25", "k1": 1.2, "b": 0.75}
+    sub = index["similarity"]["clonus_subsection"]
+    assert sub["k1"] == pytest.approx(0.3 + 0.9 * 4) and sub["b"] == pytest.approx(3.6 / 3.9)
     props = body["mappings"]["properties"]
-    assert props["section_key"]["type"] == "keyword"
-    assert props["text"]["search_analyzer"] == "clonus_english_query"
+    assert props["section_key"]["type"] == "keyword" and props["vocab"]["type"] == "keyword"
+    assert props["subsection"]["similarity"] == "clonus_subsection"
+    assert props["signals"] == {"type": "object", "enabled": False}
 
 
 def test_the_whoosh_default_never_loads_the_opensearch_client():
@@ -130,15 +133,15 @@ def test_build_writes_the_same_passages_articles_and_references(seed_os, seed_co
         got.start:got.end]
     assert got.references == passage.references
     assert len(seed_os) == len(seed_corpus.passages)
-    assert seed_os.meta["schema_version"] == 1 and seed_os.meta["articles"] == 1
+    assert seed_os.meta["schema_version"] == 2 and seed_os.meta["articles"] == 1
     with pytest.raises(KeyError, match="clonus-index passages"):
         seed_os.get("no-such-passage")
 
 
 @pytest.mark.slow
 def test_listing_pages_through_any_number_of_records(seed_os, seed_corpus, monkeypatch):
-    from clonus_index import opensearch_index
-    monkeypatch.setattr(opensearch_index, "PAGE", 2)  # 28 passages: 14 full pages, then none
+    from clonus_index import opensearch_backend
+    monkeypatch.setattr(opensearch_backend, "PAGE", 2)  # 28 passages: 14 full pages, then none
     assert len(seed_corpus.passages) % 2 == 0
     assert [p.id for p in seed_os.passages()] == [p.id for p in seed_corpus.passages]
     assert seed_os.info()["articles"][0]["passages"] == len(seed_corpus.passages)
@@ -146,14 +149,18 @@ def test_listing_pages_through_any_number_of_records(seed_os, seed_corpus, monke
 
 
 @pytest.mark.slow
-def test_analysis_stems_like_whoosh_and_expands_synonyms_at_query_time(opensearch_url, seed_os):
-    def tokens(analyzer, text):
-        found = _rest(opensearch_url, f"/{seed_os.physical}/_analyze",
-                      {"analyzer": analyzer, "text": text}, "POST")
-        return [t["token"] for t in found["tokens"]]
-    assert tokens("clonus_english", "The running spasms of a tumour") == ["run", "spasm", "tumour"]
-    assert {"botox", "botulinum", "toxin"} <= set(tokens("clonus_english_query", "botox"))
-    assert tokens("clonus_english", "botox") == ["botox"]
+def test_the_index_holds_the_terms_whoosh_indexes_at_the_same_positions(opensearch_url, seed_os,
+                                                                         seed_corpus):
+    analyzer = make_schema()["text"].analyzer
+    for passage in seed_corpus.passages[:6]:
+        found = _rest(opensearch_url, f"/{seed_os.generation}/_termvectors/passage:{passage.id}"
+                      "?fields=text&positions=true&offsets=false&payloads=false", method="GET")
+        terms = found["term_vectors"]["text"]["terms"]
+        stored = sorted((t["position"], term) for term, v in terms.items() for t in v["tokens"])
+        whoosh = [(t.pos, t.text) for t in analyzer(passage.text, positions=True, mode="index")]
+        # Whoosh counts positions from 1 after its renumbering; OpenSearch from 0.
+        assert [(pos - stored[0][0], term) for pos, term in stored] == \
+            [(pos - whoosh[0][0], term) for pos, term in whoosh]
 
 
 @pytest.mark.slow
@@ -198,13 +205,13 @@ def test_rebuild_swaps_the_alias_and_keeps_only_the_previous_index(opensearch_ur
     assert {r["index"] for r in left} == {names[-1], names[-2]}
     # A reader keeps to the physical index it opened, as a Whoosh reader keeps its generation.
     reader = open_index(url)
-    assert reader.physical == names[-1]
+    assert reader.generation == names[-1]
     write_index(seed_corpus, url)
-    assert reader.search("clonus") and reader.physical == names[-1]
+    assert reader.search("clonus") and reader.generation == names[-1]
     newest = write_index(seed_corpus, url)  # two builds on, its index is removed: it says so
     with pytest.raises(IndexDamagedError, match="the index this reader opened is gone .*; open"):
         reader.search("clonus")
-    assert reader.refresh() is True and reader.physical == newest and reader.search("clonus")
+    assert reader.refresh() is True and reader.generation == newest and reader.search("clonus")
     assert reader.refresh() is False
 
 
@@ -262,7 +269,7 @@ def test_the_top_level_api_takes_an_opensearch_url(opensearch_url):
     import clonus_index
     url = _url(opensearch_url, "toplevel")
     built = clonus_index.build_index([SEED], url)
-    assert type(built).__name__ == "OpenSearchIndex" and len(built) == len(clonus_index.ingest([SEED]).passages)
+    assert type(built) is clonus_index.Index and len(built) == len(clonus_index.ingest([SEED]).passages)
     opened = clonus_index.open_index(url)
     hits = opened.search("botox injections", limit=3)
     assert hits and hits[0].passage.subsection == "Botox injections"

@@ -53,7 +53,8 @@ def test_search_json_section_and_explain(os_index):
     assert paged["offset"] == 1 and paged["hits"][0]["rank"] == 2
     assert {h["article"]["id"] for h in paged["hits"]} == {"what-is-clonus"}
     explained = run("search", "botox", "--explain", "--limit", "1", "--index", os_index)
-    assert "Matched text: botox" in explained.stdout and "BM25F" in explained.stdout
+    assert "Matched subsection: botox, text: botox; BM25F" in explained.stdout
+    assert "x heading 1.5" in explained.stdout
     bad = run("search", "clonus", "--section", "Astrology", "--index", os_index)
     assert bad.exit_code == 2 and bad.stderr.startswith("Error: unknown section 'Astrology'")
 
@@ -85,3 +86,18 @@ def test_a_bad_or_unreachable_url_is_a_one_line_error(seed_path):
     assert "cannot name an OpenSearch index" in bad.stderr
     down = run("build", str(seed_path), "--index", "opensearch://127.0.0.1:1/x")
     assert down.exit_code == 1 and "cannot reach OpenSearch" in down.stderr
+
+
+def test_add_and_remove_change_an_opensearch_index(opensearch_url):
+    url = opensearch_url.replace("http://", "opensearch://") + "/cli-updates"
+    assert run("build", str(DATA / "gout.html"), "--index", url).exit_code == 0
+    added = run("add", str(DATA / "migraine.txt"), "--json", "--index", url)
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["added"] == ["migraine"]
+    assert "migraine" in run("search", "migraine", "--limit", "1", "--index", url).stdout.lower()
+    removed = json.loads(run("remove", "gout", "--json", "--index", url).stdout)
+    assert removed["removed"] == ["gout"] and removed["generation"]
+    info = json.loads(run("info", "--json", "--index", url).stdout)
+    assert [a["id"] for a in info["articles"]] == ["migraine"]
+    unknown = run("remove", "nope", "--index", url)
+    assert unknown.exit_code != 0 and "no article with id 'nope'" in unknown.stderr
