@@ -156,7 +156,8 @@ def _node_cpu(pid) -> float:
 def _compare(args, sources, questions, url, node_pid=None) -> int:
     import clonus_index
     from clonus_index import opensearch_backend, opensearch_store
-    from clonus_index.index import read_sources, write_index
+    from clonus_index.bundled import read_sources
+    from clonus_index.index import write_index
 
     (corpus, digest), ingest_s, _ = _timed(lambda: read_sources(sources))
     n = len(corpus.passages)
