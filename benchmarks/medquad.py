@@ -130,6 +130,20 @@ def section_accuracy(folder: Path, truth: dict) -> None:
         f"{a} read as {b} ({n:,})" for (a, b), n in confusion.most_common(6)) + "\n")
 
 
+def per_group(results: dict[str, list[int | None]], items: list[dict], key: str, title: str,
+              group: str, noun: str) -> None:
+    """A success@1 table per value of ``key`` (question type, kind of message), most frequent first."""
+    groups = collections.Counter(item[key] for item in items)
+    print(f"\n{title}:\n")
+    print(f"| {group} | {noun} | " + " | ".join(results) + " |")
+    print("| --- | ---: |" + " ---: |" * len(results))
+    for value, n in groups.most_common():
+        cells = [metrics([r for r, item in zip(ranks, items) if item[key] == value])["s@1"]
+                 for ranks in results.values()]
+        print(f"| {value} | {n} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
+    print()
+
+
 def metrics(ranks: list[int | None]) -> dict[str, float]:
     n = max(len(ranks), 1)
     return {"s@1": sum(r == 1 for r in ranks) / n,
@@ -209,15 +223,8 @@ def retrieval(folder: Path, truth: dict, systems: list[str], sample: int, work: 
                                  if place.get(pid) == (q["doc"], q["section"].lower())), None)
                            for q, ids in zip(questions, lists)]
     print_table(results)
-    kinds = collections.Counter(q["qtype"] for q in questions)
-    print("\nsuccess@1 per question type:\n")
-    print("| question type | questions | " + " | ".join(results) + " |")
-    print("| --- | ---: |" + " ---: |" * len(results))
-    for kind, n in kinds.most_common():
-        cells = [metrics([r for r, q in zip(ranks, questions) if q["qtype"] == kind])["s@1"]
-                 for ranks in results.values()]
-        print(f"| {kind} | {n} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
-    print()
+    per_group(results, questions, "qtype", "success@1 per question type", "question type",
+              "questions")
     if messages is not None:
         consumer_messages(messages, systems, passages, answers, clonus_path, work)
     index.close()
@@ -271,15 +278,8 @@ def consumer_messages(path: Path, systems: list[str], passages: list[dict], answ
         print(f"| {system} | {ma['s@1']:.3f} | {ma['s@3']:.3f} | {ma['mrr@10']:.3f} "
               f"| {mb['s@1']:.3f} | {mb['s@3']:.3f} | {mb['mrr@10']:.3f} |")
         per_kind[system] = a
-    kinds = collections.Counter(m["kind"] for m in messages)
-    print("\nRight section, success@1 per kind of message:\n")
-    print("| kind | messages | " + " | ".join(per_kind) + " |")
-    print("| --- | ---: |" + " ---: |" * len(per_kind))
-    for kind, n in kinds.most_common():
-        cells = [metrics([r for r, m in zip(ranks, messages) if m["kind"] == kind])["s@1"]
-                 for ranks in per_kind.values()]
-        print(f"| {kind} | {n} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
-    print()
+    per_group(per_kind, messages, "kind", "Right section, success@1 per kind of message", "kind",
+              "messages")
 
 
 def main() -> int:
