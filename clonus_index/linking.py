@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from .models import Reference, ReferenceLink
-from .resources import load
+from .resources import load, stopwords
 
 __all__ = ["topic_terms", "link_references", "LINK_THRESHOLD", "s_stem"]
 
@@ -65,14 +65,9 @@ def _synonym_map() -> dict[str, list[str]]:
     return mapping
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    return frozenset(load("stopwords")["stopwords"])
-
-
 def topic_terms(text: str) -> list[str]:
     """Content words of ``text``: lowercased, plural-folded, stopwords and bracketed notes out."""
-    stop = _stopwords()
+    stop = stopwords()
     text = re.sub(r"\[[^\]]*\]", " ", text.lower())
     return [s_stem(w) for w in re.findall(r"[a-z][a-z0-9']*[a-z0-9]|[a-z]", text)
             if w not in stop and len(w) > 2]

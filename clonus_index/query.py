@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Optional
 
 from .errors import QueryError
-from .resources import load
+from .resources import load, stopwords
 
 __all__ = ["MAX_QUERY_CHARS", "MAX_QUERY_WORDS", "Concept", "validate", "uses_syntax",
            "words_of", "concepts", "synonym_table", "inflection_key", "mine_abbreviations",
@@ -214,8 +214,7 @@ def synonym_table(key: Callable[[str], str] = inflection_key) -> dict[str, tuple
 
 
 def _stopwords() -> frozenset[str]:
-    data = load("stopwords")
-    return frozenset(data["stopwords"]) | frozenset(data["question_words"])
+    return stopwords() | frozenset(load("stopwords")["question_words"])
 
 
 def mine_abbreviations(texts: Iterable[str]) -> dict[str, str]:
